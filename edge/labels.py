@@ -1,0 +1,32 @@
+"""Canonical labels (DESIGN.md section 3): every model's classes are mapped onto these."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Label(StrEnum):
+    """A canonical detection label, independent of any model's own class names."""
+
+    RIDER = "rider"
+    TWO_WHEELER = "two_wheeler"
+    HEAD_HELMET = "head_helmet"
+    HEAD_NO_HELMET = "head_no_helmet"
+    SMOKE = "smoke"
+    FIRE = "fire"
+
+
+class Verdict(StrEnum):
+    """Helmet verdict for one occupant of a two-wheeler."""
+
+    HELMET = "helmet"
+    NO_HELMET = "no_helmet"
+    UNKNOWN = "unknown"
+
+
+#: Labels a checkpoint (helmet) model must provide; `rider` is optional (DESIGN.md 3).
+CHECKPOINT_LABELS: frozenset[Label] = frozenset(
+    {Label.TWO_WHEELER, Label.HEAD_HELMET, Label.HEAD_NO_HELMET}
+)
+#: Labels a smoke model must provide; `fire` is optional.
+SMOKE_LABELS: frozenset[Label] = frozenset({Label.SMOKE})

@@ -1,0 +1,1 @@
+"""Synthetic scenes with exact ground truth: the project's own test footage and training data."""

@@ -1,0 +1,1 @@
+"""Training, export and evaluation of the project's YOLO weights (wrapping ultralytics)."""

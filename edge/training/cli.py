@@ -1,0 +1,76 @@
+"""`edge train`, `edge export` and `edge eval`."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+
+def _train(args: argparse.Namespace) -> int:
+    from edge.training.train import TrainSpec, train
+
+    spec = TrainSpec(data=Path(args.data), name=args.name, model=args.model, epochs=args.epochs,
+                     time_h=args.time_h, imgsz=args.imgsz, batch=args.batch, workers=args.workers,
+                     seed=args.seed, project=Path(args.project), resume=args.resume,
+                     cache=not args.no_cache)
+    print(train(spec))
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from edge.training.export import export
+
+    for path in export(Path(args.weights), tuple(args.formats.split(",")), args.imgsz):
+        print(path)
+    return 0
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from edge.training.evaluate import accuracy, format_accuracy, read_frames, speed
+
+    weights = [Path(w) for w in args.weights]
+    if args.data:
+        scores = accuracy(weights[0], Path(args.data), args.imgsz)
+        print(f"accuracy of {weights[0]} on {args.data} (imgsz {args.imgsz}):")
+        print(format_accuracy(scores))
+    if args.video:
+        frames = read_frames(Path(args.video), args.frames)
+        print(f"speed on {len(frames)} frames of {args.video}:")
+        base = None
+        for w in weights:
+            s = speed(w, frames, args.imgsz)
+            base = base or s.ms_per_frame
+            print(f"  {w}: {s.ms_per_frame:.1f} ms/frame ({base / s.ms_per_frame:.2f}x the first)")
+    return 0
+
+
+def add_parsers(sub: Any) -> None:
+    t = sub.add_parser("train", help="train YOLO weights on a YOLO dataset (resumable)")
+    t.add_argument("data", help="data.yaml, e.g. from `edge synth dataset`")
+    t.add_argument("--name", required=True, help="run name under --project")
+    t.add_argument("--model", default="yolo11n.yaml", help="architecture YAML or .pt to fine-tune")
+    t.add_argument("--epochs", type=int, default=40)
+    t.add_argument("--time-h", type=float, help="stop after this many hours (schedule fits it)")
+    t.add_argument("--imgsz", type=int, default=640)
+    t.add_argument("--batch", type=int, default=16)
+    t.add_argument("--workers", type=int, default=2)
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--project", default="runs")
+    t.add_argument("--resume", action="store_true", help="continue runs/NAME/weights/last.pt")
+    t.add_argument("--no-cache", action="store_true", help="do not cache images in RAM")
+    t.set_defaults(func=_train)
+
+    e = sub.add_parser("export", help="write OpenVINO and ONNX versions of a .pt file")
+    e.add_argument("weights")
+    e.add_argument("--formats", default="openvino,onnx")
+    e.add_argument("--imgsz", type=int, default=640)
+    e.set_defaults(func=_export)
+
+    v = sub.add_parser("eval", help="per-class accuracy on a held-out set; speed per format")
+    v.add_argument("weights", nargs="+", help="one or more formats of the same model")
+    v.add_argument("--data", help="data.yaml with a val split (accuracy of the first weights)")
+    v.add_argument("--video", help="clip whose frames are timed (speed of every weights)")
+    v.add_argument("--frames", type=int, default=50)
+    v.add_argument("--imgsz", type=int, default=640)
+    v.set_defaults(func=_eval)

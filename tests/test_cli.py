@@ -1,0 +1,52 @@
+"""The `edge` command line: exit codes and messages a user sees."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from edge.cli import main
+
+
+def test_config_check_valid_prints_summary(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["config", "check", "configs/site.yaml"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("site baizhang (Asia/Shanghai): 2 cameras")
+
+
+def test_config_check_invalid_exits_2_naming_file_and_field(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "cam.yaml"
+    text = Path("configs/cameras/checkpoint-baizhang-south.yaml").read_text()
+    bad.write_text(text.replace("analysis_fps: 10", "analysis_fps: 600"))
+    assert main(["config", "check", str(bad)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert err[0].startswith(f"{bad}: analysis_fps: ")
+    assert "60" in err[0]
+
+
+def test_synth_checkpoint_writes_video_and_truth(tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["synth", "checkpoint", "--seed", "5", "--duration-s", "2", "--width", "320",
+                 "--height", "180", "--out", str(tmp_path), "--quiet"])
+    assert code == 0
+    assert (tmp_path / "checkpoint-5.mp4").stat().st_size > 0
+    assert (tmp_path / "checkpoint-5.json").stat().st_size > 0
+    assert "two-wheelers cross the line" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("args", [
+    ["synth", "checkpoint", "--seed", "1", "--duration-s", "-3", "--out", "x"],
+    ["synth", "dataset", "checkpoint", "--seeds", "9:3", "--out", "x"],
+    ["synth", "checkpoint", "--seed", "1", "--duration-s", "3", "--out", "x", "--helmet-rate", "2"],
+])
+def test_bad_arguments_exit_2_with_one_message(args: list[str]) -> None:
+    proc = subprocess.run([sys.executable, "-m", "edge", *args], capture_output=True, text=True,
+                          check=False)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines()[-1].startswith("edge ")
+    assert "error:" in proc.stderr
