@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from edge import __version__
+from edge.aggregator import cli as aggregator_cli
 from edge.synth import cli as synth_cli
 from edge.training import cli as training_cli
 
@@ -27,7 +28,8 @@ def _config_check(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="edge", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="edge", description="Checkpoint Vision: helmet-rule riders and straw-burning smoke at the edge.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("--log-level", default="INFO",
                         choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="default: INFO")
@@ -41,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     synth_cli.add_parser(sub)
     training_cli.add_parsers(sub)
+    aggregator_cli.add_parsers(sub)
     return parser
 
 

@@ -391,3 +391,14 @@ def test_source_url_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
 ])
 def test_redact(text: str, expected: str) -> None:
     assert redact(text) == expected
+
+
+def test_camera_id_may_not_shadow_site_topics(tmp_path: Path) -> None:
+    bad = tmp_path / "cam.yaml"
+    text = Path("configs/cameras/checkpoint-baizhang-south.yaml").read_text(encoding="utf-8")
+    bad.write_text(text.replace("id: cp-baizhang-s", "id: alerts"), encoding="utf-8")
+    code, lines = check(bad)
+    assert code == 2
+    assert len(lines) == 1
+    assert lines[0].startswith(f"{bad}: id: ")
+    assert "reserved for site-wide topics" in lines[0]

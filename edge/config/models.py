@@ -406,6 +406,11 @@ class CountingLine(_Model):
         return (ex - sx) * (y - sy) - (ey - sy) * (x - sx)
 
 
+# Site-wide topics sit beside camera ids ({prefix}/{site}/alerts/...), so a camera may not take
+# their names.
+RESERVED_CAMERA_IDS = frozenset({"alerts", "rates", "commands", "rejected"})
+
+
 class _CameraBase(_Model):
     required_labels: ClassVar[frozenset[Label]] = frozenset()
 
@@ -414,6 +419,14 @@ class _CameraBase(_Model):
     source: SourceConfig
     model: Id  # a key of the site's `models`
 
+    @field_validator("id")
+    @classmethod
+    def _not_reserved(cls, value: str) -> str:
+        if value in RESERVED_CAMERA_IDS:
+            raise ValueError(f"camera id {value!r} is reserved for site-wide topics "
+                             f"({', '.join(sorted(RESERVED_CAMERA_IDS))})")
+        return value
+
 
 class CheckpointCamera(_CameraBase):
     """A road-checkpoint camera: counts two-wheelers crossing a line and votes on helmets."""
@@ -421,6 +434,7 @@ class CheckpointCamera(_CameraBase):
     required_labels: ClassVar[frozenset[Label]] = CHECKPOINT_LABELS
 
     kind: Literal["checkpoint"]
+    name_zh: str | None = Field(default=None, min_length=1)  # zh-CN alert text; `name` if unset
     analysis_fps: Fps = 10.0
     counting_line: CountingLine
     min_track_hits: int = Field(default=5, ge=1, le=100)

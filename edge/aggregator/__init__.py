@@ -1,0 +1,1 @@
+"""Site aggregator (DESIGN.md 2): exactly-once statistics, helmet rates, fire incidents, reports."""
