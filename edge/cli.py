@@ -10,6 +10,7 @@ from pathlib import Path
 
 from edge import __version__
 from edge.aggregator import cli as aggregator_cli
+from edge.pipeline import cli as pipeline_cli
 from edge.synth import cli as synth_cli
 from edge.training import cli as training_cli
 
@@ -44,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     synth_cli.add_parser(sub)
     training_cli.add_parsers(sub)
     aggregator_cli.add_parsers(sub)
+    pipeline_cli.add_parsers(sub)
     return parser
 
 
