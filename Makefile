@@ -8,8 +8,9 @@ PIP    := $(PY) -m pip
 EDGE   := $(VENV)/bin/edge
 export YOLO_OFFLINE := 1
 
-# Debian packages: ffmpeg writes H.264, Mosquitto is the broker tests start, GStreamer serves RTSP.
-APT_PACKAGES := ffmpeg mosquitto mosquitto-clients gstreamer1.0-tools python3-gi \
+# Debian packages: ffmpeg writes H.264, Mosquitto is the broker tests start (with certificates
+# from openssl), GStreamer serves RTSP.
+APT_PACKAGES := ffmpeg mosquitto mosquitto-clients openssl gstreamer1.0-tools python3-gi \
 	gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-good gstreamer1.0-plugins-bad \
 	gstreamer1.0-plugins-ugly gstreamer1.0-libav
 
@@ -36,13 +37,11 @@ $(VENV)/.installed: pyproject.toml
 	$(PIP) install -q -e '.[dev]'
 	touch $@
 
-# Until the worker and aggregator land, the demo renders and checks what exists: the site
-# configuration and one synthetic clip of each kind with its ground truth.
+# The sample clips through one worker per camera, an embedded broker and the aggregator,
+# ending in the week's report, the alerts raised and the report chart (out/demo/).
 demo: setup
 	$(EDGE) config check configs/site.yaml
-	$(EDGE) synth checkpoint --seed 7 --duration-s 20 --out out/demo
-	$(EDGE) synth smoke --seed 7 --duration-s 40 --out out/demo
-	$(EDGE) synth smoke --seed 8 --duration-s 30 --no-fire --out out/demo
+	$(EDGE) demo configs/site.yaml
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -33,21 +33,28 @@ class Broker:
     """One Mosquitto process on 127.0.0.1, anonymous, no persistence: its sessions live in memory.
 
     `extra` lines are appended to the generated mosquitto.conf. The port stays the same across
-    restarts, so clients reconnect to it.
+    restarts, so clients reconnect to it. With `config_file`, that file is used as it is instead
+    (`extra` must then be empty): it must listen on 127.0.0.1 at `port`, which it was written for.
     """
 
-    def __init__(self, workdir: Path, extra: Sequence[str] = ()) -> None:
+    def __init__(self, workdir: Path, extra: Sequence[str] = (), *, config_file: Path | None = None,
+                 port: int | None = None) -> None:
         self.workdir = workdir
-        self.port = free_port()
+        self.port = port if port is not None else free_port()
         self.host = HOST
-        self.config = workdir / "mosquitto.conf"
         self.log = workdir / "mosquitto.log"
+        self._process: subprocess.Popen[bytes] | None = None
+        if config_file is not None:
+            if extra or port is None:
+                raise ValueError("config_file takes the port it listens on and no extra lines")
+            self.config = config_file
+            return
+        self.config = workdir / "mosquitto.conf"
         # Sessions must hold a whole benchmark backlog; 0 would mean unlimited.
         lines = [f"listener {self.port} {HOST}", "allow_anonymous true", "persistence false",
                  "log_dest stderr", "log_type error", "log_type warning", "log_type notice",
                  "max_queued_messages 200000", *extra]
         self.config.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        self._process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout_s: float = 10.0) -> None:
         """Start Mosquitto and return once it accepts TCP connections."""

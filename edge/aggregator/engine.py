@@ -176,8 +176,9 @@ class Engine:
 
     def known_cameras(self, now: datetime) -> set[str]:
         """Configured checkpoints and any camera that sent riders or stats recently."""
-        recent = self.store.rider_cameras(to_us(now - _RECENT), to_us(now + _RECENT))
-        return set(self.settings.checkpoints) | set(recent) | {a.camera for a in self.store.alerts()}
+        recent = set(self.store.rider_cameras(to_us(now - _RECENT), to_us(now + _RECENT)))
+        recent -= set(self.settings.smoke_cameras)  # they send stats, never riders: no rates
+        return set(self.settings.checkpoints) | recent | {a.camera for a in self.store.alerts()}
 
     def refresh(self, cameras: Iterable[str] | None = None) -> list[Outbound]:
         """Rates and changed alerts of `cameras` (default: those changed since the last refresh)."""

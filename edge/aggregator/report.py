@@ -73,8 +73,9 @@ def _coverage(covered_s: float, elapsed_s: float) -> str:
 
 def _rows(store: Store, settings: Settings, week: IsoWeek, verified: bool, now: datetime) -> list[Row]:
     zone = settings.zone
-    cameras = set(settings.checkpoints) | set(
-        store.rider_cameras(to_us(week.start(zone)), to_us(week.end(zone))))
+    # Stats come from smoke cameras too; they have no riders and no row here.
+    cameras = (set(settings.checkpoints) | set(
+        store.rider_cameras(to_us(week.start(zone)), to_us(week.end(zone))))) - set(settings.smoke_cameras)
     rows = []
     for camera in sorted(cameras):
         cw = camera_week(store, settings, camera, week, now)

@@ -53,9 +53,13 @@ class _Connected:
 
 
 def mqtt_client(broker: BrokerConfig, client_id: str, *, manual_ack: bool = False) -> mqtt.Client:
-    """An MQTT v5 client for `broker` with credentials and TLS set, not yet connected."""
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5,
-                         manual_ack=manual_ack)
+    """An MQTT client (v5, or 3.1.1 with a persistent session) for `broker`, not yet connected."""
+    if broker.mqtt_version == "5":
+        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5,
+                             manual_ack=manual_ack)
+    else:
+        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv311,
+                             clean_session=False, manual_ack=manual_ack)
     if broker.username is not None:
         client.username_pw_set(broker.username, broker.password())
     if broker.tls is not None:
@@ -93,12 +97,16 @@ class AggregatorService:
 
     def start(self) -> None:
         """Connect (retrying in the background) and start the writer thread."""
-        props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
-        props.SessionExpiryInterval = SESSION_NEVER_EXPIRES
-        props.ReceiveMaximum = self._receive_maximum  # bounds unacked messages in flight to us
-        log.info("aggregator for site %s connecting to %s", self.engine.settings.site, self._broker.address)
-        self._client.connect_async(self._broker.host, self._broker.port, self._broker.keepalive_s,
-                                   clean_start=False, properties=props)
+        log.info("aggregator for site %s connecting to %s (MQTT %s)", self.engine.settings.site,
+                 self._broker.address, self._broker.mqtt_version)
+        if self._broker.mqtt_version == "5":
+            props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+            props.SessionExpiryInterval = SESSION_NEVER_EXPIRES
+            props.ReceiveMaximum = self._receive_maximum  # bounds unacked messages in flight to us
+            self._client.connect_async(self._broker.host, self._broker.port, self._broker.keepalive_s,
+                                       clean_start=False, properties=props)
+        else:  # 3.1.1: the session persists through clean_session=False, set on the client
+            self._client.connect_async(self._broker.host, self._broker.port, self._broker.keepalive_s)
         self._client.loop_start()
         self._writer.start()
 
@@ -128,10 +136,13 @@ class AggregatorService:
             return
         self._generation += 1
         s = self.engine.settings
-        options = SubscribeOptions(qos=1, noLocal=True)
         filters = [topics.camera_filter(s.prefix, s.site, kind) for kind in topics.CAMERA_KINDS]
         filters.append(topics.commands_filter(s.prefix, s.site))
-        client.subscribe([(f, options) for f in filters])
+        if self._broker.mqtt_version == "5":
+            options = SubscribeOptions(qos=1, noLocal=True)
+            client.subscribe([(f, options) for f in filters])
+        else:
+            client.subscribe([(f, 1) for f in filters])
         log.info("connected to %s (generation %d)", self._broker.address, self._generation)
         self._inbox.put(_Connected(self._generation))
         self.connected.set()

@@ -47,9 +47,12 @@ class RiderCounter:
         self._next_key = 1
         self.continued_ids = 0  # new ids taken as the continuation of an earlier track
         self._now = float("-inf")  # time of the latest frame
+        self._since: float | None = None  # time of the first frame since the start or the last flush
 
     def update(self, tracks: list[Track], frame: Frame) -> list[RiderCrossing]:
         t = self._now = frame.captured_at.timestamp()
+        if self._since is None:
+            self._since = t
         width, height = frame.size_wh
         vehicles = [tr for tr in tracks if tr.label == Label.TWO_WHEELER]
         heads = assign_heads(vehicles, [tr for tr in tracks if tr.label in HEAD_LABELS])
@@ -73,6 +76,7 @@ class RiderCounter:
                 out.append(self._report(v))
         self._vehicles.clear()
         self._alias.clear()
+        self._since = None
         return sorted(out, key=lambda c: c.crossed_at)
 
     # ---- identity -----------------------------------------------------------------------------
@@ -191,7 +195,9 @@ class RiderCounter:
         at_t = t0 - d0 / speed
         if at_t >= v.first_t - self.settings.exit_extrapolate_s:
             v.origin = -v.origin
-            self._crossed(v, at_t)
+            # Not before the first frame seen: before it (the stream's start, or the camera coming
+            # back after a gap) nobody saw the road, so the crossing is timed when it was first known.
+            self._crossed(v, max(at_t, self._since if self._since is not None else at_t))
 
     def _crossed(self, v: Vehicle, at_t: float) -> None:
         v.crossing = (self.line.positive if v.origin < 0 else self.line.negative, at_t)

@@ -171,6 +171,38 @@ class TlsConfig(_Model):
         return self
 
 
+# Broker account names other than cameras' (the aggregator's, operators'). Cameras log in as
+# `{site}/{camera}` (edge.broker.accounts); a '/' in any other name would let the ACL's per-camera
+# patterns apply to it, and Mosquitto refuses '+' and '#' in names where patterns are used.
+AccountName = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.@-]*$")]
+
+
+class _Account(_SecretRef):
+    """A broker account whose password must be given (by environment variable or file)."""
+
+    @model_validator(mode="after")
+    def _needs_password(self) -> _Account:
+        if not self.has_password:
+            _fail((), "give password_env or password_file")
+        return self
+
+    def password(self, owner: str) -> str:
+        """The password, read now; SecretUnavailableError names `owner` when it cannot be read."""
+        value = _read_secret(self.password_env, self.password_file, owner)
+        assert value is not None  # _needs_password
+        return value
+
+
+class MqttAccount(_Account):
+    """A camera worker's own broker account; its username is always `{site}/{camera}`."""
+
+
+class OperatorAccount(_Account):
+    """An operator's broker account: reads alerts and rates, writes commands (edge broker-config)."""
+
+    username: AccountName
+
+
 class BrokerConfig(_SecretRef):
     """The MQTT broker that workers publish to and the aggregator subscribes on."""
 
@@ -181,6 +213,11 @@ class BrokerConfig(_SecretRef):
     username: str | None = Field(default=None, min_length=1)
     keepalive_s: int = Field(default=30, ge=5, le=3600)
     tls: TlsConfig | None = None
+    # The aggregator speaks MQTT 5 (session expiry, receive maximum); 3.1.1 keeps a persistent
+    # session with clean_session=False and suits brokers without v5, such as the demo's amqtt.
+    mqtt_version: Literal["5", "3.1.1"] = "5"
+    # Accounts `edge broker-config` writes besides the aggregator's (`username` above) and the cameras'.
+    operators: tuple[OperatorAccount, ...] = ()
 
     @field_validator("topic_prefix")
     @classmethod
@@ -418,6 +455,8 @@ class _CameraBase(_Model):
     name: str = Field(min_length=1)
     source: SourceConfig
     model: Id  # a key of the site's `models`
+    box: Id | None = None  # the box whose `edge run --box` starts this camera's worker
+    mqtt: MqttAccount | None = None  # the worker's own broker account; None: the site broker's
 
     @field_validator("id")
     @classmethod

@@ -10,6 +10,7 @@ import logging
 from pathlib import Path
 from typing import Protocol
 
+from edge.broker.accounts import worker_broker
 from edge.config import BrokerConfig, SiteConfig
 from edge.events.health import WorkerState
 from edge.outbox import EventSink
@@ -46,9 +47,10 @@ def default_outbox(site: SiteConfig, camera_id: str) -> Path:
 
 def open_delivery(site: SiteConfig, camera_id: str, *, broker_url: str | None = None,
                   outbox_path: Path | None = None) -> Delivery:
-    """A started publisher for `camera_id` over its outbox file; the broker is the site's, or
-    `broker_url` (mqtt://[user@]host[:port], keeping the site's topic prefix)."""
-    broker = site.broker
+    """A started publisher for `camera_id` over its outbox file; the broker is the site's (logged in
+    with the camera's `mqtt` account when set), or `broker_url` (mqtt://[user@]host[:port], keeping
+    the site's topic prefix)."""
+    broker = worker_broker(site, site.camera(camera_id))  # the camera's own account, when it has one
     if broker_url is not None:
         given = BrokerConfig.from_url(broker_url)
         broker = given.model_copy(update={"topic_prefix": site.broker.topic_prefix,

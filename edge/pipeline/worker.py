@@ -18,7 +18,7 @@ from edge.outbox import EventKind, EventSink
 from edge.pipeline.analysis import Analysis
 from edge.pipeline.detectors import FrameDetector
 from edge.pipeline.events import stats_event
-from edge.pipeline.stats import RateGate, StatsWindow
+from edge.pipeline.stats import MAX_COVERED_GAP_S, RateGate, StatsWindow
 from edge.source import Frame, FrameSource, SourceState
 from edge.transport.topics import rider_topic, smoke_topic, stats_topic
 
@@ -83,6 +83,10 @@ class Worker:
                         break
                     continue  # live camera away: the source retries with backoff
                 frames += 1
+                if last is not None and (frame.captured_at - last).total_seconds() > MAX_COVERED_GAP_S:
+                    # The camera was away: end what the analysers followed before the gap, as at the
+                    # end of a stream, so no track is bridged (and no crossing timed) across unseen time.
+                    self._put_all(self.analysis.flush())
                 first, last = first or frame.captured_at, frame.captured_at
                 analysed += self._guarded_step(frame)
                 if self._on_frame is not None:

@@ -10,7 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from conftest import CP, MONDAY_W03, NOW, Events, message, write_site
+from conftest import CP, MONDAY_W03, NOW, TOWER_A, Events, make_settings, message, write_site
 
 from edge.aggregator.cli import add_parsers
 from edge.aggregator.configure import settings_from
@@ -95,3 +95,17 @@ def test_report_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixtur
     (tmp_path / "bad.yaml").write_text("site: {id: Bad}\n")
     assert _edge("report", str(tmp_path / "bad.yaml"), "--week", "2025-W03") == 2
     assert "bad.yaml" in capsys.readouterr().err
+
+
+def test_smoke_cameras_stats_give_them_no_report_row_or_rates(store: SqliteStore, events: Events) -> None:
+    """Smoke cameras send stats like any worker, but they have no riders, rates or rows."""
+    from edge.aggregator.report import build_report
+    from edge.aggregator.weeks import IsoWeek
+
+    settings = make_settings()
+    engine = Engine(store, settings, clock=lambda: NOW)
+    engine.ingest([message(events.stats(MONDAY_W03, 60.0, camera=TOWER_A)),
+                   message(events.rider(["helmet"], at=MONDAY_W03 + timedelta(hours=1)))])
+    report = build_report(store, settings, IsoWeek.parse("2025-W03"), verified=False, now=NOW)
+    assert {r.camera for r in report.rows} == {CP}
+    assert TOWER_A not in engine.known_cameras(NOW)

@@ -1,0 +1,1 @@
+"""Running a box: every worker assigned to it, supervised, in one log stream (`edge run`)."""

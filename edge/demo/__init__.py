@@ -1,0 +1,1 @@
+"""The demo: sample clips through workers, an embedded broker and the aggregator."""

@@ -1,0 +1,104 @@
+"""The weights in models/ load offline and find what the samples' ground truth says is there.
+
+The samples (seeds 102 and 106) were never trained on: the helmet model saw seeds 1000-1099.
+The asserted recalls are regression guards a little under what the shipped weights measured
+(models/README.md has the figures), not the issue's targets, which these weights do not meet.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from edge.detector.types import Detection
+from edge.detector.yolo import YoloDetector
+from edge.labels import Label
+from edge.synth.truth import SceneTruth, TruthBox
+
+REPO = Path(__file__).resolve().parents[1]
+MODELS = REPO / "models"
+HELMET_MAP = {"two_wheeler": "two_wheeler", "rider": "rider", "head_helmet": "head_helmet",
+              "head_no_helmet": "head_no_helmet"}
+HEADS = frozenset({Label.HEAD_HELMET, Label.HEAD_NO_HELMET})
+STEP = 15  # one frame a second of the 15 fps clip: neighbouring frames add little
+# A head counts as findable when mostly unoccluded and at least this tall (pixels, of 720).
+MIN_VISIBLE, MIN_HEAD_PX = 0.6, 12
+# Measured with the shipped helmet.pt on checkpoint-day: heads 0.69, two-wheelers 0.88.
+HEAD_RECALL, TWO_WHEELER_RECALL = 0.60, 0.80
+
+pytestmark = pytest.mark.slow
+
+
+def _iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def _frames(clip: str) -> Iterator[tuple[np.ndarray, list[TruthBox]]]:
+    truth = SceneTruth.read(REPO / "samples" / f"{clip}.json")
+    cap = cv2.VideoCapture(str(REPO / "samples" / f"{clip}.mp4"))
+    try:
+        for index in range(truth.frame_count):
+            ok, frame = cap.read()
+            assert ok, f"{clip}: frame {index} unreadable"
+            if index % STEP == 0:
+                yield frame, truth.frames[index].boxes
+    finally:
+        cap.release()
+
+
+def _detector(weights: Path) -> YoloDetector:
+    os.environ.setdefault("YOLO_OFFLINE", "1")
+    if not weights.exists():
+        pytest.fail(f"shipped weights missing: {weights}")
+    return YoloDetector(weights, dict(HELMET_MAP))  # type: ignore[arg-type]
+
+
+def _recall(truths: list[TruthBox], found: list[Detection], labels: frozenset[Label], min_iou: float) -> int:
+    return sum(1 for t in truths if any(d.label in labels and _iou(d.xyxy, t.xyxy) >= min_iou for d in found))
+
+
+def test_helmet_model_finds_the_ground_truth_heads_and_two_wheelers() -> None:
+    detector = _detector(MODELS / "helmet.pt")
+    heads = head_hits = wheels = wheel_hits = 0
+    for frame, boxes in _frames("checkpoint-day"):
+        found = detector.detect(frame)
+        true_heads = [b for b in boxes if b.label in HEADS and b.visible >= MIN_VISIBLE
+                      and b.xyxy[3] - b.xyxy[1] >= MIN_HEAD_PX]
+        true_wheels = [b for b in boxes if b.label == Label.TWO_WHEELER and b.visible >= MIN_VISIBLE]
+        heads, wheels = heads + len(true_heads), wheels + len(true_wheels)
+        head_hits += _recall(true_heads, found, HEADS, 0.4)
+        wheel_hits += _recall(true_wheels, found, frozenset({Label.TWO_WHEELER}), 0.5)
+    assert heads > 50, "the sample should hold enough heads to measure recall"
+    assert wheels > 100, "the sample should hold enough two-wheelers to measure recall"
+    assert head_hits / heads >= HEAD_RECALL, f"head recall {head_hits}/{heads}"
+    assert wheel_hits / wheels >= TWO_WHEELER_RECALL, f"two-wheeler recall {wheel_hits}/{wheels}"
+
+
+def test_shipped_openvino_export_agrees_with_the_pt() -> None:
+    """Every confident detection of one format has a twin of the same label in the other.
+
+    OpenVINO holds FP16 weights, so scores differ in the second decimal: a box near a threshold,
+    or a head the model hesitates between two labels on, may differ; a confident one may not.
+    """
+    pt = _detector(MODELS / "helmet.pt")
+    ov = _detector(MODELS / "helmet_openvino_model")
+    compared = 0
+    for n, (frame, _) in enumerate(_frames("checkpoint-day")):
+        if n >= 8:
+            break
+        a, b = pt.detect(frame), ov.detect(frame)
+        for ours, theirs in ((a, b), (b, a)):
+            for d in (d for d in ours if d.confidence >= 0.6):
+                compared += 1
+                assert any(e.label == d.label and _iou(e.xyxy, d.xyxy) >= 0.85 for e in theirs), (
+                    f"frame {n * STEP}: {d} has no twin")
+    assert compared >= 10
