@@ -33,7 +33,9 @@ _CAMERA_KIND_NAMES = frozenset(k.value for k in CAMERA_KINDS)
 #: Second-level words that name site-wide topics rather than cameras.
 RESERVED = frozenset({"alerts", "rates", "commands", "rejected"})
 #: `{prefix}/{site}/commands/{name}` names.
-COMMAND_RIDER = "rider"
+# Not "rider": `commands/rider` would also match the aggregator's camera filter `+/rider`, and
+# the broker would deliver each command twice. No command name may be a camera kind.
+COMMAND_RIDER = "review"
 COMMAND_INCIDENT = "incident"
 
 
