@@ -71,6 +71,8 @@ def test_a_camera_cannot_publish_as_another_and_the_forgery_is_never_counted(
         assert wait_for(lambda: aggregator.engine.store.rider_camera("a-1") == CAM_A)
         assert aggregator.engine.store.rider_camera("b-1") == CAM_B
         assert aggregator.engine.store.rider_camera("forged-1") is None
+        # The tally follows the store's commit by a moment: wait for it, then it must be exactly 2.
+        assert wait_for(lambda: aggregator.engine.tally.stored >= 2)
         assert aggregator.engine.tally.stored == 2
     finally:
         cam_a.close()
