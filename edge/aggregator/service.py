@@ -145,7 +145,6 @@ class AggregatorService:
             client.subscribe([(f, 1) for f in filters])
         log.info("connected to %s (generation %d)", self._broker.address, self._generation)
         self._inbox.put(_Connected(self._generation))
-        self.connected.set()
 
     def _on_subscribe(self, _client: mqtt.Client, _userdata: object, _mid: int,
                       reasons: list[ReasonCode], _props: Properties | None) -> None:
@@ -153,6 +152,9 @@ class AggregatorService:
         if refused:
             log.error("broker %s refused subscriptions (check its ACL): %s", self._broker.address,
                       ", ".join(refused))
+        # Ready only now: on a first connection, anything published before the broker acknowledged
+        # the subscriptions is not queued for this session.
+        self.connected.set()
 
     def _on_disconnect(self, _client: mqtt.Client, _userdata: object, _flags: mqtt.DisconnectFlags,
                        reason: ReasonCode, _props: Properties | None) -> None:
