@@ -9,6 +9,9 @@ import os
 import re
 import shutil
 import subprocess
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -103,3 +106,13 @@ class SecureSite:
         password = PASSWORDS.get(username) if username is not None else None
         return Probe(self.broker.port, tls or TlsFiles.in_dir(self.certs), username=username,
                      password=password, **options)  # type: ignore[arg-type]
+
+
+def wait_for(predicate: Callable[[], bool], timeout_s: float = 10.0) -> bool:
+    """Poll `predicate` (state with no event to wait on) until it holds or timeout_s passes."""
+    deadline, tick = time.monotonic() + timeout_s, threading.Event()
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        tick.wait(0.02)
+    return True

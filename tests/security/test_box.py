@@ -4,28 +4,16 @@ from __future__ import annotations
 
 import io
 import sys
-import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from secure_site import CAM_A, CAM_B, camera_yaml, write_site
+from secure_site import CAM_A, CAM_B, camera_yaml, wait_for, write_site
 
 from edge.box.cli import box_cameras, worker_argv
 from edge.box.supervisor import Child, RestartPolicy, Supervisor
 from edge.cli import main
 from edge.config import ConfigError, load_site
-
-
-def wait_for(predicate: Callable[[], bool], timeout_s: float = 10.0) -> bool:
-    """Poll `predicate` (a child's progress has no event to wait on) until it holds or timeout_s passes."""
-    deadline, tick = time.monotonic() + timeout_s, threading.Event()
-    while not predicate():
-        if time.monotonic() > deadline:
-            return False
-        tick.wait(0.02)
-    return True
 
 
 def python(code: str) -> tuple[str, ...]:

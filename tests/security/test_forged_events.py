@@ -3,14 +3,12 @@ over another account's session."""
 
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
 from mqtt_probe import NOT_AUTHORIZED, accepted
-from secure_site import AGGREGATOR, CAM_A, CAM_B, PREFIX, SITE, SecureSite
+from secure_site import AGGREGATOR, CAM_A, CAM_B, PREFIX, SITE, SecureSite, wait_for
 
 from edge.aggregator.configure import client_id, settings_from
 from edge.aggregator.engine import Engine
@@ -30,16 +28,6 @@ def rider(event_id: str, camera: str) -> bytes:
                       direction="southbound", occupants=(occupant,),
                       model=ModelRef(id="helmet", sha256="a" * 64),
                       evidence=Evidence(uri=f"var/evidence/{event_id}.jpg", sha256="b" * 64)).to_json()
-
-
-def wait_for(predicate: Callable[[], bool], timeout_s: float = 10.0) -> bool:
-    """Poll `predicate` (state with no event to wait on) until it holds or timeout_s passes."""
-    deadline, tick = time.monotonic() + timeout_s, threading.Event()
-    while not predicate():
-        if time.monotonic() > deadline:
-            return False
-        tick.wait(0.02)
-    return True
 
 
 @pytest.fixture
