@@ -88,7 +88,8 @@ def _dataset(args: argparse.Namespace) -> int:
     from edge.synth.dataset import CHECKPOINT_CLASSES, SMOKE_CLASSES, DatasetSpec, write_dataset
 
     spec = DatasetSpec(kind=args.kind, seeds=args.seeds, frames_per_seed=args.frames_per_seed,
-                       duration_s=args.duration_s, val_fraction=args.val_fraction, out=Path(args.out))
+                       duration_s=args.duration_s, val_fraction=args.val_fraction, out=Path(args.out),
+                       positive_share=args.positive_share)
     if args.kind == "checkpoint":
         # Training wants many no-helmet heads, whatever a real week's rate is.
         data = write_dataset(spec, lambda s, d: _checkpoint_scene(s, d, helmet_rate=0.55),
@@ -129,6 +130,8 @@ def add_parser(sub: Any) -> None:
     ds.add_argument("--frames-per-seed", type=int, default=30)
     ds.add_argument("--duration-s", type=_positive, default=30.0)
     ds.add_argument("--val-fraction", type=float, default=0.2)
+    ds.add_argument("--positive-share", type=_fraction, default=0.0,
+                    help="at least this share of each seed's frames shows an object")
     ds.add_argument("--out", required=True)
     ds.add_argument("--quiet", action="store_true")
     ds.set_defaults(func=_dataset)

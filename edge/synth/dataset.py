@@ -33,7 +33,12 @@ MIN_SIDE_PX = 4  # below this a box is noise at any input size
 
 @dataclass(frozen=True)
 class DatasetSpec:
-    """What to render: which seeds, how many frames of each, and where to put them."""
+    """What to render: which seeds, how many frames of each, and where to put them.
+
+    `positive_share` asks for at least that share of each seed's frames to show an object
+    (when the scene has that many): a smoke clip shows a plume in only a quarter of its
+    frames, and evenly spaced frames would teach mostly empty farmland.
+    """
 
     kind: str
     seeds: Sequence[int]
@@ -41,6 +46,31 @@ class DatasetSpec:
     duration_s: float
     val_fraction: float
     out: Path
+    positive_share: float = 0.0
+
+
+# When frames are chosen by content every frame is a candidate: a plume is in view only
+# while the tour dwells on its preset, a few seconds at a time. A 30 s clip's JPEGs are
+# ~40 MB, held only until the seed's frames are chosen.
+
+
+def pick_frames(has_objects: Sequence[bool], n: int, positive_share: float) -> list[int]:
+    """Indices (into `has_objects`) of `n` frames, evenly spread, at least the share positive."""
+
+    def spread(pool: list[int], k: int) -> list[int]:
+        if k <= 0 or not pool:
+            return []
+        if k >= len(pool):
+            return pool
+        return [pool[round(i)] for i in np.linspace(0, len(pool) - 1, k)]
+
+    positives = [i for i, p in enumerate(has_objects) if p]
+    negatives = [i for i, p in enumerate(has_objects) if not p]
+    chosen = spread(positives, min(len(positives), round(n * positive_share)))
+    chosen += spread(negatives, n - len(chosen))
+    if len(chosen) < n:  # too few negatives: fill with the positives not yet taken
+        chosen += spread([i for i in positives if i not in set(chosen)], n - len(chosen))
+    return sorted(chosen)
 
 
 def yolo_lines(frame: TruthFrame, classes: Sequence[Label], width: int, height: int) -> list[str]:
@@ -72,16 +102,25 @@ def write_dataset(spec: DatasetSpec, make_scene: Callable[[int, float], Scene],
     for seed in spec.seeds:
         split = "val" if seed in val_seeds else "train"
         scene = make_scene(seed, spec.duration_s)
-        step = max(1, scene.frame_count // spec.frames_per_seed)
+        by_content = spec.positive_share > 0
+        step = 1 if by_content else max(1, scene.frame_count // spec.frames_per_seed)
         # Each seed gets its own JPEG quality: compression artefacts vary between cameras.
         quality = int(np.random.default_rng(seed).integers(55, 95))
+        candidates: list[tuple[int, bytes, list[str]]] = []
         for image, frame in scene.render():
-            if frame.index % step or frame.index // step >= spec.frames_per_seed:
+            if not by_content and (frame.index % step
+                                   or frame.index // step >= spec.frames_per_seed):
                 continue
-            stem = f"{spec.kind}_{seed:06d}_{frame.index:05d}"
-            cv2.imwrite(str(spec.out / "images" / split / f"{stem}.jpg"), image,
-                        [cv2.IMWRITE_JPEG_QUALITY, quality])
-            lines = yolo_lines(frame, classes, scene.width, scene.height)
+            ok, jpeg = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
+            if not ok:
+                raise RuntimeError(f"JPEG encoding failed for seed {seed} frame {frame.index}")
+            candidates.append((frame.index, jpeg.tobytes(),
+                               yolo_lines(frame, classes, scene.width, scene.height)))
+        keep = pick_frames([bool(c[2]) for c in candidates], spec.frames_per_seed,
+                           spec.positive_share)
+        for index, jpeg_bytes, lines in (candidates[k] for k in keep):
+            stem = f"{spec.kind}_{seed:06d}_{index:05d}"
+            (spec.out / "images" / split / f"{stem}.jpg").write_bytes(jpeg_bytes)
             for line in lines:
                 counts[classes[int(line.split()[0])]] += 1
             (spec.out / "labels" / split / f"{stem}.txt").write_text(

@@ -13,8 +13,18 @@ def _train(args: argparse.Namespace) -> int:
     spec = TrainSpec(data=Path(args.data), name=args.name, model=args.model, epochs=args.epochs,
                      time_h=args.time_h, imgsz=args.imgsz, batch=args.batch, workers=args.workers,
                      seed=args.seed, project=Path(args.project), resume=args.resume,
-                     cache=not args.no_cache)
+                     cache=not args.no_cache, val=not args.no_val,
+                     warmup_epochs=args.warmup_epochs, close_mosaic=args.close_mosaic)
     print(train(spec))
+    return 0
+
+
+def _tile(args: argparse.Namespace) -> int:
+    from edge.training.tiles import TileSpec, write_tiles
+
+    spec = TileSpec(data=Path(args.data), out=Path(args.out), infer_imgsz=args.infer_imgsz,
+                    size=args.size, empty_keep=args.empty_keep, seed=args.seed)
+    print(write_tiles(spec, progress=not args.quiet))
     return 0
 
 
@@ -59,7 +69,22 @@ def add_parsers(sub: Any) -> None:
     t.add_argument("--project", default="runs")
     t.add_argument("--resume", action="store_true", help="continue runs/NAME/weights/last.pt")
     t.add_argument("--no-cache", action="store_true", help="do not cache images in RAM")
+    t.add_argument("--no-val", action="store_true", help="validate only after the last epoch")
+    t.add_argument("--warmup-epochs", type=float, default=3.0, help="1 suits fine-tuning")
+    t.add_argument("--close-mosaic", type=int, default=10, help="last epochs without mosaic")
     t.set_defaults(func=_train)
+
+    g = sub.add_parser("tile", help="cut a YOLO dataset into inference-scale tiles (cheaper "
+                                    "training at the same object size)")
+    g.add_argument("data", help="data.yaml of full frames")
+    g.add_argument("--out", required=True)
+    g.add_argument("--infer-imgsz", type=int, default=640,
+                   help="the imgsz the model will run at: frames are shrunk to it first")
+    g.add_argument("--size", type=int, default=320, help="tile side in px (train at this imgsz)")
+    g.add_argument("--empty-keep", type=float, default=0.2, help="share of empty tiles kept")
+    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--quiet", action="store_true")
+    g.set_defaults(func=_tile)
 
     e = sub.add_parser("export", help="write OpenVINO and ONNX versions of a .pt file")
     e.add_argument("weights")

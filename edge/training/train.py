@@ -27,6 +27,9 @@ class TrainSpec:
     project: Path = Path("runs")
     resume: bool = False
     cache: bool = True
+    val: bool = True  # False: validate once, after the last epoch (saves CPU time per epoch)
+    warmup_epochs: float = 3.0
+    close_mosaic: int = 10
 
 
 def last_checkpoint(spec: TrainSpec) -> Path:
@@ -56,6 +59,7 @@ def train(spec: TrainSpec) -> Path:
                     batch=spec.batch, workers=spec.workers, seed=spec.seed, deterministic=True,
                     cache="ram" if spec.cache else False, plots=False, device="cpu",
                     project=str(spec.project.resolve()), name=spec.name, exist_ok=True, amp=False,
-                    **extra)
+                    val=spec.val, warmup_epochs=spec.warmup_epochs,
+                    close_mosaic=spec.close_mosaic, **extra)
     best = last.with_name("best.pt")
     return best if best.exists() else last

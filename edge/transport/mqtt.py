@@ -3,8 +3,11 @@
 Nothing here blocks the worker: paho's network thread talks to the broker and reconnects with
 backoff, and a drain thread hands outbox rows to paho, at most `max_in_flight` unacknowledged at
 a time. A row is deleted only after the broker's PUBACK for its message id (paho's on_publish);
-paho resends unacknowledged messages after a reconnect, and rows still on disk after a restart
-are sent again, so delivery is at-least-once and the aggregator dedupes by event_id.
+under MQTT 5 a PUBACK whose reason code is a failure (Mosquitto's 0x87 "not authorized" for a
+publish its ACL denies) leaves the row on disk, logged, until a restart sends it again: under
+3.1.1 the broker acks a refused publish like any other, and the event would be lost. paho
+resends unacknowledged messages after a reconnect, and rows still on disk after a restart are sent
+again, so delivery is at-least-once and the aggregator dedupes by event_id.
 
 Status (`{prefix}/{site}/{camera}/status`, retained): the last will is `offline`; `online` is
 published on every (re)connect; `stopped` on a clean exit, before disconnecting. Status goes
@@ -50,6 +53,7 @@ class PublisherStats:
     acked: int  # outbox messages acknowledged by the broker and deleted
     in_flight: int
     outbox_depth: int
+    refused: int = 0  # outbox messages the broker refused (MQTT 5 PUBACK failure); kept on disk
 
 
 def _tls_context(broker: BrokerConfig) -> ssl.SSLContext | None:
@@ -79,17 +83,22 @@ class MqttPublisher:
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._progress = threading.Condition()
-        self._acked_mids: deque[int] = deque()  # filled by paho's thread, emptied by the drain thread
+        # (mid, refusal or None), filled by paho's thread and emptied by the drain thread.
+        self._acks: deque[tuple[int, str | None]] = deque()
         self._seq_by_mid: dict[int, int] = {}  # drain thread only
         self._last_sent_seq = 0
-        self._connects = self._published = self._acked = 0
+        self._connects = self._published = self._acked = self._refused = 0
         self._down_logged = False
         self._drainer = threading.Thread(target=self._drain_loop, name=f"mqtt-drain-{camera}", daemon=True)
         self._client = self._make_client(reconnect_min_s, reconnect_max_s)
 
     def _make_client(self, reconnect_min_s: int, reconnect_max_s: int) -> mqtt.Client:
-        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=self.client_id, clean_session=True,
-                             protocol=mqtt.MQTTv311)
+        if self.broker.mqtt_version == "5":  # a clean session by default, and PUBACK reason codes
+            client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=self.client_id,
+                                 protocol=mqtt.MQTTv5)
+        else:
+            client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=self.client_id,
+                                 clean_session=True, protocol=mqtt.MQTTv311)
         client.on_log = self._on_log
         if self.broker.username is not None:
             client.username_pw_set(self.broker.username, self.broker.password())
@@ -175,7 +184,7 @@ class MqttPublisher:
 
     def stats(self) -> PublisherStats:
         return PublisherStats(self.connected, self._connects, self._published, self._acked,
-                              len(self._seq_by_mid), self._outbox.depth())
+                              len(self._seq_by_mid), self._outbox.depth(), self._refused)
 
     # --- paho's network thread -------------------------------------------------------------
 
@@ -224,8 +233,9 @@ class MqttPublisher:
 
     def _on_publish(self, client: mqtt.Client, userdata: Any, mid: int, reason_code: ReasonCode,
                     properties: Any) -> None:
-        # The broker's PUBACK for `mid`; the drain thread maps it to an outbox row and deletes it.
-        self._acked_mids.append(mid)
+        # The broker's PUBACK for `mid`; the drain thread maps it to an outbox row and deletes it,
+        # unless the broker refused it (only MQTT 5 says so).
+        self._acks.append((mid, str(reason_code) if reason_code.is_failure else None))
         self._wake.set()
 
     # --- the drain thread --------------------------------------------------------------------
@@ -245,15 +255,33 @@ class MqttPublisher:
 
     def _settle_acks(self) -> None:
         acked = 0
-        while self._acked_mids:
-            seq = self._seq_by_mid.pop(self._acked_mids.popleft(), None)
-            if seq is not None:  # None: a status message, not an outbox row
-                self._outbox.ack(seq)
-                acked += 1
+        while self._acks:
+            mid, refusal = self._acks.popleft()
+            seq = self._seq_by_mid.pop(mid, None)
+            if seq is None:  # a status message, not an outbox row
+                if refusal is not None:
+                    log.error("broker %s refused this camera's status message: %s",
+                              self.broker.address, refusal)
+                continue
+            if refusal is not None:
+                self._refuse(seq, refusal)
+                continue
+            self._outbox.ack(seq)
+            acked += 1
         if acked:
             self._acked += acked
             with self._progress:
                 self._progress.notify_all()
+
+    def _refuse(self, seq: int, refusal: str) -> None:
+        # Kept, not deleted, and not resent until a restart: the same account would be refused
+        # again. One line for the first and then every 100th, not one per event.
+        self._refused += 1
+        if self._refused % 100 == 1:
+            log.error("broker %s refused outbox event %d (%s; %d refused so far): it stays in "
+                      "the outbox and is sent again after a restart; check this camera's "
+                      "account (%s) and the broker's ACL", self.broker.address, seq, refusal,
+                      self._refused, self.broker.username or "anonymous")
 
     def _send_more(self) -> None:
         room = self._max_in_flight - len(self._seq_by_mid)

@@ -1,0 +1,113 @@
+"""Training-set preparation: frames chosen by content, and inference-scale tiles."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from edge.synth.dataset import CHECKPOINT_CLASSES, SMOKE_CLASSES, DatasetSpec, pick_frames, write_dataset
+from edge.training.tiles import Box, TileSpec, crop_boxes, read_labels, tile_origins, write_tiles
+
+
+def test_pick_frames_meets_the_positive_share_and_spreads_the_rest() -> None:
+    has = [i % 10 == 0 for i in range(100)]  # 10 positives among 100 frames
+    picked = pick_frames(has, 8, 0.5)
+    assert len(picked) == 8
+    assert picked == sorted(set(picked))
+    assert sum(has[i] for i in picked) == 4
+    negatives = [i for i in picked if not has[i]]
+    assert negatives[0] < 20
+    assert negatives[-1] > 80
+
+
+def test_pick_frames_fills_from_what_there_is() -> None:
+    few_pos = pick_frames([True] * 3 + [False] * 50, 10, 0.8)
+    assert len(few_pos) == 10
+    assert {0, 1, 2} <= set(few_pos)
+    few_neg = pick_frames([False] * 2 + [True] * 50, 10, 0.1)
+    assert len(few_neg) == 10
+    assert {0, 1} <= set(few_neg)
+    assert pick_frames([True, False], 5, 0.5) == [0, 1]
+    assert pick_frames([False] * 9, 3, 0.0) == [0, 4, 8]
+
+
+def test_tiles_cover_the_frame_with_overlap() -> None:
+    rng = np.random.default_rng(0)
+    origins = tile_origins(640, 360, 320, rng)
+    xs = sorted({x for x, _ in origins})
+    assert xs == [0, 160, 320]  # half-tile overlap: any object up to 160 px is whole in one
+    assert len({y for _, y in origins}) == 1
+    assert 0 <= origins[0][1] <= 40
+    big = tile_origins(1000, 1000, 320, rng)
+    covered = np.zeros((1000, 1000), bool)
+    for x, y in big:
+        covered[y:y + 320, x:x + 320] = True
+    assert covered.all()
+
+
+def test_boxes_cut_by_a_tile_edge_are_kept_only_if_mostly_inside() -> None:
+    boxes = [Box(0, (10, 10, 30, 30)), Box(1, (300, 10, 340, 30)), Box(2, (310, 10, 340, 30))]
+    kept = crop_boxes(boxes, 0, 0, 320)
+    assert [b.cls for b in kept] == [0, 1]  # 50% inside is kept, 33% is dropped
+    assert kept[1].xyxy == (300, 10, 320, 30)
+    moved = crop_boxes(boxes, 160, 0, 320)
+    assert [b.xyxy for b in moved] == [(140, 10, 180, 30), (150, 10, 180, 30)]
+
+
+@pytest.fixture(scope="module")
+def full_frames(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from edge.synth.checkpoint import CheckpointScene
+
+    spec = DatasetSpec("checkpoint", seeds=[5, 6], frames_per_seed=3, duration_s=6.0,
+                       val_fraction=0.5, out=tmp_path_factory.mktemp("full"))
+    return write_dataset(spec, lambda s, d: CheckpointScene(s, d, helmet_rate=0.5),
+                         CHECKPOINT_CLASSES, progress=False)
+
+
+def test_tiles_keep_objects_at_their_inference_size(full_frames: Path, tmp_path: Path) -> None:
+    out = write_tiles(TileSpec(data=full_frames, out=tmp_path / "tiles", empty_keep=1.0),
+                      progress=False)
+    root = full_frames.parent
+    scale = 640 / 1280
+    for split in ("train", "val"):
+        tiles = sorted((tmp_path / "tiles" / "images" / split).glob("*.jpg"))
+        assert tiles, split
+        for frame in sorted((root / "images" / split).glob("*.jpg")):
+            whole = [Box(b.cls, tuple(v * scale for v in b.xyxy))  # type: ignore[arg-type]
+                     for b in read_labels(root / "labels" / split / f"{frame.stem}.txt",
+                                          1280, 720)]
+            mine = [t for t in tiles if t.stem.startswith(frame.stem + "_t")]
+            assert len(mine) == 3  # 640x360 -> three 320x320 tiles across
+            sizes = set()
+            for tile in mine:
+                assert cv2.imread(str(tile)).shape == (320, 320, 3)
+                for b in read_labels(tile.parent.parent.parent / "labels" / split
+                                     / f"{tile.stem}.txt", 320, 320):
+                    sizes.add((b.cls, round(b.xyxy[2] - b.xyxy[0]), round(b.xyxy[3] - b.xyxy[1])))
+            # Every small object of the frame is in some tile, at the size it has at imgsz 640.
+            for b in whole:
+                w, h = b.xyxy[2] - b.xyxy[0], b.xyxy[3] - b.xyxy[1]
+                inside_y = b.xyxy[1] >= 40 and b.xyxy[3] <= 320
+                if w < 150 and inside_y:
+                    assert (b.cls, round(w), round(h)) in sizes, (frame.name, b)
+    assert "names" in out.read_text()
+
+
+def test_positive_share_gives_more_frames_with_smoke(tmp_path: Path) -> None:
+    from edge.synth.smoke import SmokeScene
+
+    def make(seed: int, duration_s: float) -> SmokeScene:
+        return SmokeScene(seed, duration_s, width=320, height=180)
+
+    def positives(share: float) -> int:
+        spec = DatasetSpec("smoke", seeds=[7], frames_per_seed=6, duration_s=12.0,
+                           val_fraction=0.0, out=tmp_path / f"s{share}", positive_share=share)
+        write_dataset(spec, make, SMOKE_CLASSES, progress=False)
+        labels = list((spec.out / "labels" / "train").glob("*.txt"))
+        assert len(labels) == 6
+        return sum(bool(p.read_text().strip()) for p in labels)
+
+    assert positives(0.8) >= 4 > positives(0.0)
