@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import shutil
 from pathlib import Path
 
 import cv2
@@ -11,7 +12,7 @@ import pytest
 
 from edge.detector import Detection
 from edge.detector.classmap import ClassMapError, resolve_class_map
-from edge.detector.yolo import YoloDetector
+from edge.detector.yolo import YoloDetector, static_input_hw
 from edge.labels import CHECKPOINT_LABELS, Label
 
 FOREIGN = {0: "With Helmet", 1: "Without Helmet", 2: "Motorbike", 3: "Car"}
@@ -97,17 +98,27 @@ def test_missing_weights_file_is_a_clear_error(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_openvino_and_onnx_agree_with_pt(foreign_weights: Path) -> None:
+@pytest.mark.parametrize(("frame_wh", "shape"), [(None, (320, 320)), ((1280, 720), (192, 320))])
+def test_openvino_and_onnx_agree_with_pt(foreign_weights: Path, tmp_path: Path,
+                                         frame_wh: tuple[int, int] | None,
+                                         shape: tuple[int, int]) -> None:
+    """Square exports, and exports shaped like the camera's frame (.pt letterboxes a 1280x720
+    frame to 320x192 at imgsz 320 by itself; a static graph must be given that shape)."""
     from edge.training.export import export
 
-    paths = export(foreign_weights, ("openvino", "onnx"), imgsz=320)
+    weights = tmp_path / foreign_weights.name
+    shutil.copy(foreign_weights, weights)
+    paths = export(weights, ("openvino", "onnx"), imgsz=320, frame_wh=frame_wh)
     assert paths[0].is_dir()
     assert paths[0].name.endswith("_openvino_model")
     assert paths[1].suffix == ".onnx"
     frame = _frame()
-    ref = YoloDetector(foreign_weights, FOREIGN_MAP, imgsz=320, conf=0.001).detect(frame)
+    ref = YoloDetector(weights, FOREIGN_MAP, imgsz=320, conf=0.001).detect(frame)
     for path in paths:
-        got = YoloDetector(path, FOREIGN_MAP, imgsz=320, conf=0.001).detect(frame)
+        assert static_input_hw(path) == shape
+        detector = YoloDetector(path, FOREIGN_MAP, imgsz=320, conf=0.001)
+        assert detector.input_size == shape
+        got = detector.detect(frame)
         # Same boxes and labels; scores match to float tolerance, so boxes right at the
         # threshold may fall either side of it: require most to match both ways.
         assert _matched(ref, got) >= 0.8

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import yaml
 
 from edge.detector.classmap import ClassMap, resolve_class_map
 from edge.detector.types import Detection
@@ -44,6 +45,25 @@ def load_yolo(weights: Path) -> Any:
     return YOLO(str(weights), task="detect")
 
 
+def static_input_hw(weights: Path) -> tuple[int, int] | None:
+    """The fixed (height, width) an exported model takes; None for `.pt`, which takes any size.
+
+    A static OpenVINO or ONNX graph must be fed exactly its input shape, which need not be
+    square: a 544x960 export of a 16:9 camera costs 40% less than a 960x960 one.
+    """
+    if weights.is_dir():  # an OpenVINO folder: ultralytics writes metadata.yaml beside the graph
+        meta = weights / "metadata.yaml"
+        size = yaml.safe_load(meta.read_text(encoding="utf-8")).get("imgsz") if meta.exists() else None
+        return (int(size[0]), int(size[1])) if isinstance(size, list) and len(size) == 2 else None
+    if weights.suffix.lower() == ".onnx":
+        import onnx
+
+        graph_input = onnx.load(str(weights), load_external_data=False).graph.input[0]
+        dims = [d.dim_value for d in graph_input.type.tensor_type.shape.dim]
+        return (dims[2], dims[3]) if len(dims) == 4 and dims[2] > 0 and dims[3] > 0 else None
+    return None
+
+
 class YoloDetector:
     """Runs one YOLO model on BGR frames and returns canonical-label detections."""
 
@@ -56,6 +76,13 @@ class YoloDetector:
         self.class_map: ClassMap = resolve_class_map(names, class_map, conf, thresholds or {},
                                                      required, weights=str(weights))
         self.imgsz, self.iou, self.device = imgsz, iou, device
+        static = static_input_hw(weights)
+        if static is not None and max(static) != imgsz:
+            log.warning("%s was exported for %dx%d input; running at that size, not imgsz %d",
+                        weights, static[1], static[0], imgsz)
+        # What predict() is given: the export's own shape, or the long side for .pt (ultralytics
+        # then letterboxes to the frame's aspect, e.g. 1280x720 -> 960x544 at imgsz 960).
+        self.input_size: int | tuple[int, int] = static if static is not None else imgsz
         self._model_id = f"{weights.stem}@{weights_sha256(weights)[:12]}"
         self.last_inference_ms = 0.0
 
@@ -72,7 +99,7 @@ class YoloDetector:
 
     def detect(self, frame_bgr: np.ndarray) -> list[Detection]:
         start = time.perf_counter()
-        results = self._model.predict(frame_bgr, imgsz=self.imgsz, conf=self.class_map.min_confidence,
+        results = self._model.predict(frame_bgr, imgsz=self.input_size, conf=self.class_map.min_confidence,
                                       iou=self.iou, classes=self.class_map.indices, device=self.device,
                                       verbose=False)
         self.last_inference_ms = (time.perf_counter() - start) * 1000

@@ -23,15 +23,27 @@ def _tile(args: argparse.Namespace) -> int:
     from edge.training.tiles import TileSpec, write_tiles
 
     spec = TileSpec(data=Path(args.data), out=Path(args.out), infer_imgsz=args.infer_imgsz,
-                    size=args.size, empty_keep=args.empty_keep, seed=args.seed)
+                    size=args.size, empty_keep=args.empty_keep, seed=args.seed,
+                    every=args.every)
     print(write_tiles(spec, progress=not args.quiet))
     return 0
+
+
+def _frame_wh(text: str) -> tuple[int, int]:
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected WIDTHxHEIGHT such as 1280x720, got {text!r}") from None
+    if w <= 0 or h <= 0:
+        raise argparse.ArgumentTypeError(f"frame size must be positive, got {text!r}")
+    return w, h
 
 
 def _export(args: argparse.Namespace) -> int:
     from edge.training.export import export
 
-    for path in export(Path(args.weights), tuple(args.formats.split(",")), args.imgsz):
+    for path in export(Path(args.weights), tuple(args.formats.split(",")), args.imgsz, args.frame):
         print(path)
     return 0
 
@@ -83,6 +95,7 @@ def add_parsers(sub: Any) -> None:
     g.add_argument("--size", type=int, default=320, help="tile side in px (train at this imgsz)")
     g.add_argument("--empty-keep", type=float, default=0.2, help="share of empty tiles kept")
     g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--every", type=int, default=1, help="tile every n-th frame only")
     g.add_argument("--quiet", action="store_true")
     g.set_defaults(func=_tile)
 
@@ -90,6 +103,9 @@ def add_parsers(sub: Any) -> None:
     e.add_argument("weights")
     e.add_argument("--formats", default="openvino,onnx")
     e.add_argument("--imgsz", type=int, default=640)
+    e.add_argument("--frame", type=_frame_wh, metavar="WxH",
+                   help="cameras' frame size, e.g. 1280x720: a static input of that aspect "
+                        "(544x960 at imgsz 960) instead of a square one")
     e.set_defaults(func=_export)
 
     v = sub.add_parser("eval", help="per-class accuracy on a held-out set; speed per format")

@@ -10,7 +10,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from edge.detector.yolo import load_yolo
+from edge.detector.yolo import load_yolo, static_input_hw
 
 log = logging.getLogger(__name__)
 
@@ -72,11 +72,12 @@ def read_frames(video: Path, count: int) -> list[np.ndarray]:
 def speed(weights: Path, frames: list[np.ndarray], imgsz: int = 640, warmup: int = 3) -> SpeedScore:
     """Mean wall time of predict() per frame, preprocessing and NMS included."""
     model = load_yolo(weights)
+    size = static_input_hw(weights) or imgsz  # an export runs at the shape it was written for
     for frame in frames[:warmup]:
-        model.predict(frame, imgsz=imgsz, device="cpu", verbose=False)
+        model.predict(frame, imgsz=size, device="cpu", verbose=False)
     start = time.perf_counter()
     for frame in frames:
-        model.predict(frame, imgsz=imgsz, device="cpu", verbose=False)
+        model.predict(frame, imgsz=size, device="cpu", verbose=False)
     elapsed = time.perf_counter() - start
     h, w = frames[0].shape[:2]
     return SpeedScore(str(weights), len(frames), (w, h), elapsed / len(frames) * 1000)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import shutil
 from pathlib import Path
 
@@ -13,8 +14,27 @@ log = logging.getLogger(__name__)
 FORMATS = ("openvino", "onnx")
 
 
-def export(weights: Path, formats: tuple[str, ...] = FORMATS, imgsz: int = 640) -> list[Path]:
-    """Export `weights` to each format; returns the written paths (a folder for OpenVINO)."""
+def input_shape(imgsz: int, frame_wh: tuple[int, int] | None) -> int | tuple[int, int]:
+    """`imgsz` square, or the (height, width) of a frame of `frame_wh` letterboxed to imgsz.
+
+    1280x720 at imgsz 960 gives 544x960: the 16:9 frame plus the padding to a multiple of 32,
+    instead of 960x960 of which 40% is padding that the network still computes on.
+    """
+    if frame_wh is None:
+        return imgsz
+    w, h = frame_wh
+    if w <= 0 or h <= 0:
+        raise ValueError(f"frame size must be positive, got {w}x{h}")
+    scale = imgsz / max(w, h)
+    return (math.ceil(h * scale / 32) * 32, math.ceil(w * scale / 32) * 32)
+
+
+def export(weights: Path, formats: tuple[str, ...] = FORMATS, imgsz: int = 640,
+           frame_wh: tuple[int, int] | None = None) -> list[Path]:
+    """Export `weights` to each format; returns the written paths (a folder for OpenVINO).
+
+    With `frame_wh` the static input is that frame's letterboxed shape rather than a square.
+    """
     if weights.suffix != ".pt":
         raise ValueError(f"export needs a .pt file, got {weights}")
     unknown = sorted(set(formats) - set(FORMATS))
@@ -26,8 +46,8 @@ def export(weights: Path, formats: tuple[str, ...] = FORMATS, imgsz: int = 640) 
         # Static shapes: the CPU runtimes are fastest with fixed input. OpenVINO stores its
         # weights as FP16 (half the file, ~5 MB for a nano model) and its CPU plugin computes in
         # FP32 anyway; ONNX stays FP32, as ONNX Runtime's CPU kernels would upcast FP16 slowly.
-        out = Path(model.export(format=fmt, imgsz=imgsz, dynamic=False, half=fmt == "openvino",
-                                simplify=True))
+        out = Path(model.export(format=fmt, imgsz=input_shape(imgsz, frame_wh), dynamic=False,
+                                half=fmt == "openvino", simplify=True))
         written.append(out)
         log.info("exported %s -> %s", weights, out)
     # ultralytics leaves a copy of the ONNX graph beside OpenVINO exports' parents; keep it tidy.

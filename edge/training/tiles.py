@@ -39,6 +39,7 @@ class TileSpec:
     size: int = 320
     empty_keep: float = 0.2  # share of object-free tiles kept, as background examples
     seed: int = 0
+    every: int = 1  # tile every n-th frame: neighbouring frames of a clip are near duplicates
 
 
 @dataclass(frozen=True)
@@ -135,9 +136,11 @@ def write_tiles(spec: TileSpec, progress: bool = True) -> Path:
     for split in ("train", "val"):
         if split not in data:
             continue
-        images_dir = root / data[split]
-        labels_dir = Path(str(images_dir).replace("/images", "/labels", 1))
-        images = sorted(p for p in images_dir.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        folders = data[split] if isinstance(data[split], list) else [data[split]]
+        images: list[Path] = []
+        for folder in folders:
+            found = sorted(p for p in (root / folder).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+            images += found[::spec.every]
         (spec.out / "images" / split).mkdir(parents=True, exist_ok=True)
         (spec.out / "labels" / split).mkdir(parents=True, exist_ok=True)
         written = 0
@@ -147,7 +150,9 @@ def write_tiles(spec: TileSpec, progress: bool = True) -> Path:
                 log.warning("skipping unreadable image %s", path)
                 continue
             image = read.astype(np.uint8, copy=False)
-            boxes = read_labels(labels_dir / f"{path.stem}.txt", image.shape[1], image.shape[0])
+            # YOLO's convention: the labels folder is the images folder's last `images` renamed.
+            labels = Path("/labels".join(str(path.parent).rsplit("/images", 1))) / f"{path.stem}.txt"
+            boxes = read_labels(labels, image.shape[1], image.shape[0])
             for k, (tile, inside) in enumerate(tiles_of(image, boxes, spec, rng)):
                 stem = f"{path.stem}_t{k}"
                 cv2.imwrite(str(spec.out / "images" / split / f"{stem}.jpg"), tile,
