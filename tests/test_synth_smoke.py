@@ -214,3 +214,23 @@ def test_smoke_bearing_matches_its_image_position() -> None:
     seen = view_bearing_deg(truth.heading_deg, preset.pan_deg, preset.hfov_deg, x_norm)
     # The plume drifts with the wind, so its box centre is only near the source bearing.
     assert abs((seen - smoke.bearing_deg + 180) % 360 - 180) < preset.hfov_deg / 4
+
+
+def test_every_smoke_box_is_visible_in_the_finished_frame() -> None:
+    """Smoke is labelled only where it visibly changes the frame: a plume thin enough to leave a
+    stubble field or haze as it was gets no box (an alpha-only box would have none of these)."""
+    from edge.synth.smoke.scene import SMOKE_MIN_VISIBLE_PX
+
+    boxes = 0
+    for seed in (2049, 2051):  # a faint plume over a tan field, and a dusk one
+        with_fire, truth = _render(seed, 30.0, True, 640, 360)
+        without, _ = _render(seed, 30.0, False, 640, 360)
+        for frame in (f for f in truth.frames if not f.moving):  # motion blur smears a pan
+            for box in (b for b in frame.boxes if b.label == Label.SMOKE):
+                x0, y0, x1, y1 = (int(v) for v in box.xyxy)
+                change = np.abs(with_fire[frame.index][y0:y1, x0:x1].astype(np.int16)
+                                - without[frame.index][y0:y1, x0:x1].astype(np.int16)).max(axis=2)
+                # 8 of 0-255 after the sensor model's noise, lighting and rounding.
+                assert (change > 8).sum() >= SMOKE_MIN_VISIBLE_PX, (seed, frame.index, box)
+                boxes += 1
+    assert boxes >= 20, "the seeds should show their plumes"
