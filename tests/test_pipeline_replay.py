@@ -271,10 +271,12 @@ def test_replay_publishes_through_the_outbox_to_a_real_broker(tmp_path: Path,
             client.loop_stop()
             client.disconnect()
     kinds = Counter(topic.rsplit("/", 1)[1] for topic, _ in received)
-    assert kinds["smoke"] == 2  # opened, then updated when the flames showed
     assert kinds["stats"] == 1
     smoke = [parse_inbound(payload) for topic, payload in received if topic.endswith("/smoke")]
     assert all(isinstance(e, SmokeEvent) for e in smoke)
+    # One plume: opened once. Its flames show 0.8 s after the smoke (frames 313 and 321 of the
+    # truth), inside the confirmation window, so the opening already reports them.
+    assert [(e.phase, e.flame) for e in smoke if isinstance(e, SmokeEvent)] == [("opened", True)]
     assert "events published" in capsys.readouterr().out
 
 
