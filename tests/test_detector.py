@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
+from edge.analysers.geometry import iou
 from edge.detector import Detection
 from edge.detector.classmap import ClassMapError, resolve_class_map
 from edge.detector.yolo import YoloDetector, static_input_hw
@@ -129,16 +130,8 @@ def test_openvino_and_onnx_agree_with_pt(foreign_weights: Path, tmp_path: Path,
         assert best.confidence == pytest.approx(best_ref.confidence, abs=2e-3)
 
 
-def _iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
-
-
 def _matched(ref: list[Detection], got: list[Detection]) -> float:
-    hits = sum(any(g.label == r.label and _iou(g.xyxy, r.xyxy) > 0.8 for g in got) for r in ref)
+    hits = sum(any(g.label == r.label and iou(g.xyxy, r.xyxy) > 0.8 for g in got) for r in ref)
     return hits / max(1, len(ref))
 
 

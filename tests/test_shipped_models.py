@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 import pytest
 
+from edge.analysers.geometry import iou
 from edge.config import load_site
 from edge.detector.types import Detection
 from edge.detector.yolo import YoloDetector
@@ -32,14 +33,6 @@ MIN_VISIBLE, MIN_HEAD_PX = 0.6, 12
 HEAD_RECALL, HEAD_LABEL_RECALL, TWO_WHEELER_RECALL = 0.78, 0.72, 0.85
 
 pytestmark = pytest.mark.slow
-
-
-def _iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
 
 
 def _frames(clip: str) -> Iterator[tuple[np.ndarray, list[TruthBox]]]:
@@ -65,7 +58,7 @@ def _detector(weights: Path) -> YoloDetector:
 
 
 def _recall(truths: list[TruthBox], found: list[Detection], labels: frozenset[Label], min_iou: float) -> int:
-    return sum(1 for t in truths if any(d.label in labels and _iou(d.xyxy, t.xyxy) >= min_iou for d in found))
+    return sum(1 for t in truths if any(d.label in labels and iou(d.xyxy, t.xyxy) >= min_iou for d in found))
 
 
 def test_helmet_model_finds_the_ground_truth_heads_and_two_wheelers() -> None:
@@ -103,6 +96,6 @@ def test_shipped_openvino_export_agrees_with_the_pt() -> None:
         for ours, theirs in ((a, b), (b, a)):
             for d in (d for d in ours if d.confidence >= 0.6):
                 compared += 1
-                assert any(e.label == d.label and _iou(e.xyxy, d.xyxy) >= 0.85 for e in theirs), (
+                assert any(e.label == d.label and iou(e.xyxy, d.xyxy) >= 0.85 for e in theirs), (
                     f"frame {n * STEP}: {d} has no twin")
     assert compared >= 10
