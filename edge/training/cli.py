@@ -14,7 +14,8 @@ def _train(args: argparse.Namespace) -> int:
                      time_h=args.time_h, imgsz=args.imgsz, batch=args.batch, workers=args.workers,
                      seed=args.seed, project=Path(args.project), resume=args.resume,
                      cache=not args.no_cache, val=not args.no_val,
-                     warmup_epochs=args.warmup_epochs, close_mosaic=args.close_mosaic)
+                     warmup_epochs=args.warmup_epochs, close_mosaic=args.close_mosaic,
+                     optimizer=args.optimizer, lr0=args.lr0, cos_lr=args.cos_lr)
     print(train(spec))
     return 0
 
@@ -49,13 +50,24 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _eval(args: argparse.Namespace) -> int:
-    from edge.training.evaluate import accuracy, format_accuracy, read_frames, speed
+    from edge.training.evaluate import (
+        accuracy,
+        format_accuracy,
+        format_bands,
+        read_frames,
+        recall_by_height,
+        speed,
+    )
 
     weights = [Path(w) for w in args.weights]
     if args.data:
         scores = accuracy(weights[0], Path(args.data), args.imgsz)
         print(f"accuracy of {weights[0]} on {args.data} (imgsz {args.imgsz}):")
         print(format_accuracy(scores))
+        if args.by_height:
+            bands = recall_by_height(weights[0], Path(args.data), args.imgsz, args.conf)
+            print(f"recall by truth height (frame px; IoU >= 0.5, conf >= {args.conf}):")
+            print(format_bands(bands))
     if args.video:
         frames = read_frames(Path(args.video), args.frames)
         print(f"speed on {len(frames)} frames of {args.video}:")
@@ -84,6 +96,11 @@ def add_parsers(sub: Any) -> None:
     t.add_argument("--no-val", action="store_true", help="validate only after the last epoch")
     t.add_argument("--warmup-epochs", type=float, default=3.0, help="1 suits fine-tuning")
     t.add_argument("--close-mosaic", type=int, default=10, help="last epochs without mosaic")
+    t.add_argument("--optimizer", default="auto",
+                   help="SGD, AdamW, ... (auto ignores --lr0)")
+    t.add_argument("--lr0", type=float, default=0.01,
+                   help="initial learning rate; about 0.002 with SGD to continue trained weights")
+    t.add_argument("--cos-lr", action="store_true", help="cosine learning-rate decay")
     t.set_defaults(func=_train)
 
     g = sub.add_parser("tile", help="cut a YOLO dataset into inference-scale tiles (cheaper "
@@ -114,4 +131,8 @@ def add_parsers(sub: Any) -> None:
     v.add_argument("--video", help="clip whose frames are timed (speed of every weights)")
     v.add_argument("--frames", type=int, default=50)
     v.add_argument("--imgsz", type=int, default=640)
+    v.add_argument("--by-height", action="store_true",
+                   help="also recall per class by truth-box height: how big must an object be")
+    v.add_argument("--conf", type=float, default=0.25,
+                   help="confidence a detection needs to count in --by-height")
     v.set_defaults(func=_eval)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
 from dataclasses import dataclass
@@ -24,6 +25,27 @@ class ClassScore:
     recall: float
     map50: float
     map50_95: float
+
+
+@dataclass(frozen=True)
+class HeightBand:
+    """Recall of one class for truth boxes whose height (frame pixels) is in [low_px, high_px)."""
+
+    name: str
+    low_px: float
+    high_px: float
+    boxes: int
+    found: int
+
+    @property
+    def recall(self) -> float:
+        return self.found / self.boxes if self.boxes else float("nan")
+
+
+# Where recall of small objects changes on 1280x720 frames: under 12 px a nano model at
+# imgsz 960 has about one stride-8 cell for the object; heads are 12-40 px; plumes grow
+# from a few px to hundreds.
+DEFAULT_BANDS_PX = (12.0, 20.0, 40.0, 80.0)
 
 
 @dataclass(frozen=True)
@@ -50,6 +72,90 @@ def accuracy(weights: Path, data: Path, imgsz: int = 640, split: str = "val") ->
                                  int(nt[cls]) if nt is not None else -1,
                                  float(p), float(r), float(ap50), float(ap)))
     return scores
+
+
+def _iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """IoU of every xyxy box in `a` (n, 4) with every box in `b` (m, 4)."""
+    lt = np.maximum(a[:, None, :2], b[None, :, :2])
+    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
+    inter = np.prod(np.clip(rb - lt, 0, None), axis=2)
+    area_a = np.prod(a[:, 2:] - a[:, :2], axis=1)
+    area_b = np.prod(b[:, 2:] - b[:, :2], axis=1)
+    return np.asarray(inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-9))
+
+
+def found_truths(truth_xyxy: np.ndarray, truth_cls: np.ndarray, pred_xyxy: np.ndarray,
+                 pred_cls: np.ndarray, iou_min: float = 0.5) -> np.ndarray:
+    """Which truth boxes a prediction of the same class overlaps by at least `iou_min`."""
+    if len(truth_xyxy) == 0 or len(pred_xyxy) == 0:
+        return np.zeros(len(truth_xyxy), dtype=bool)
+    same = truth_cls[:, None] == pred_cls[None, :]
+    return np.asarray(((_iou_matrix(truth_xyxy, pred_xyxy) >= iou_min) & same).any(axis=1))
+
+
+def band_recall(names: dict[int, str], heights_px: np.ndarray, classes: np.ndarray,
+                found: np.ndarray, bands_px: tuple[float, ...] = DEFAULT_BANDS_PX
+                ) -> list[HeightBand]:
+    """Group truth boxes by class and height band; empty bands are left out."""
+    edges = (0.0, *bands_px, float("inf"))
+    out = []
+    for cls in sorted(set(int(c) for c in classes)):
+        for low, high in itertools.pairwise(edges):
+            sel = (classes == cls) & (heights_px >= low) & (heights_px < high)
+            if sel.any():
+                out.append(HeightBand(names[cls], low, high, int(sel.sum()),
+                                      int(found[sel].sum())))
+    return out
+
+
+def recall_by_height(weights: Path, data: Path, imgsz: int = 640, conf: float = 0.25,
+                     split: str = "val", bands_px: tuple[float, ...] = DEFAULT_BANDS_PX
+                     ) -> list[HeightBand]:
+    """Recall per class and truth height on a dataset split: what size must an object be?
+
+    mAP says how often a model is right; this says which objects it cannot see, which is
+    what a site needs to know to place a camera (a head or a plume must be so many pixels).
+    """
+    from ultralytics.data.utils import check_det_dataset, img2label_paths
+    from ultralytics.utils.ops import xywhn2xyxy
+
+    info = check_det_dataset(str(data))
+    roots = info[split] if isinstance(info[split], list) else [info[split]]
+    images = sorted(p for root in roots for p in Path(root).rglob("*")
+                    if p.suffix.lower() in {".jpg", ".jpeg", ".png"})
+    if not images:
+        raise FileNotFoundError(f"no images in the {split} split of {data}")
+    model = load_yolo(weights)
+    heights, classes, found = [], [], []
+    for image, label in zip(images, img2label_paths([str(p) for p in images]), strict=True):
+        text = Path(label).read_text() if Path(label).exists() else ""
+        rows = np.array([line.split()[:5] for line in text.splitlines() if line.strip()],
+                        dtype=float)
+        if len(rows) == 0:  # no object here: nothing whose recall to measure
+            continue
+        result = model.predict(str(image), imgsz=imgsz, conf=conf, device="cpu",
+                               verbose=False)[0]
+        h, w = result.orig_shape
+        truth = xywhn2xyxy(rows[:, 1:5], w, h)
+        boxes = result.boxes
+        hits = found_truths(truth, rows[:, 0].astype(int), boxes.xyxy.numpy(),
+                            boxes.cls.numpy().astype(int))
+        heights.append(truth[:, 3] - truth[:, 1])
+        classes.append(rows[:, 0].astype(int))
+        found.append(hits)
+    if not heights:
+        return []
+    return band_recall(info["names"], np.concatenate(heights), np.concatenate(classes),
+                       np.concatenate(found), bands_px)
+
+
+def format_bands(bands: list[HeightBand]) -> str:
+    head = f"{'class':<16}{'height px':>12}{'boxes':>8}{'found':>8}{'recall':>8}"
+    rows = []
+    for b in bands:
+        span = f"{b.low_px:.0f}-{b.high_px:.0f}" if b.high_px != float("inf") else f">={b.low_px:.0f}"
+        rows.append(f"{b.name:<16}{span:>12}{b.boxes:>8}{b.found:>8}{b.recall:>8.2f}")
+    return "\n".join([head, *rows])
 
 
 def read_frames(video: Path, count: int) -> list[np.ndarray]:

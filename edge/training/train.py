@@ -30,6 +30,12 @@ class TrainSpec:
     val: bool = True  # False: validate once, after the last epoch (saves CPU time per epoch)
     warmup_epochs: float = 3.0
     close_mosaic: int = 10
+    # "auto" lets ultralytics pick SGD at lr0 0.01 for long runs, AdamW at a derived rate for
+    # short ones (and ignore lr0); continuing from trained weights wants a named optimizer and
+    # a smaller lr0, or the first epochs undo what the previous run learned.
+    optimizer: str = "auto"
+    lr0: float = 0.01
+    cos_lr: bool = False
 
 
 def last_checkpoint(spec: TrainSpec) -> Path:
@@ -60,6 +66,7 @@ def train(spec: TrainSpec) -> Path:
                     cache="ram" if spec.cache else False, plots=False, device="cpu",
                     project=str(spec.project.resolve()), name=spec.name, exist_ok=True, amp=False,
                     val=spec.val, warmup_epochs=spec.warmup_epochs,
-                    close_mosaic=spec.close_mosaic, **extra)
+                    close_mosaic=spec.close_mosaic, optimizer=spec.optimizer, lr0=spec.lr0,
+                    cos_lr=spec.cos_lr, **extra)
     best = last.with_name("best.pt")
     return best if best.exists() else last
