@@ -72,7 +72,8 @@ def test_example_site_loads(monkeypatch: pytest.MonkeyPatch) -> None:
     assert site.site.id == "baizhang"
     assert site.site.timezone == "Asia/Shanghai"
     assert set(site.models) == {"helmet", "smoke"}
-    assert site.models["helmet"].format == "pt"
+    assert site.models["helmet"].format == "openvino"
+    assert site.models["smoke"].format == "pt"
     assert site.models["helmet"].labels == {Label.RIDER, Label.TWO_WHEELER, Label.HEAD_HELMET,
                                             Label.HEAD_NO_HELMET}
     checkpoint, smoke = site.cameras
