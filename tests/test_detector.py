@@ -149,7 +149,8 @@ def test_tiny_training_run_produces_loadable_weights(tmp_path: Path) -> None:
                            project=tmp_path / "runs", cache=False, optimizer="SGD", lr0=0.002))
     assert best.exists()
     args = (tmp_path / "runs" / "tiny" / "args.yaml").read_text()
-    assert "optimizer: SGD" in args and "lr0: 0.002" in args
+    assert "optimizer: SGD" in args
+    assert "lr0: 0.002" in args
     det = YoloDetector(best, {str(c): c for c in CHECKPOINT_CLASSES}, imgsz=128,
                        required=CHECKPOINT_LABELS)
     assert set(det.class_map.labels.values()) == set(CHECKPOINT_CLASSES)

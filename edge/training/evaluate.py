@@ -74,23 +74,18 @@ def accuracy(weights: Path, data: Path, imgsz: int = 640, split: str = "val") ->
     return scores
 
 
-def _iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """IoU of every xyxy box in `a` (n, 4) with every box in `b` (m, 4)."""
-    lt = np.maximum(a[:, None, :2], b[None, :, :2])
-    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
-    inter = np.prod(np.clip(rb - lt, 0, None), axis=2)
-    area_a = np.prod(a[:, 2:] - a[:, :2], axis=1)
-    area_b = np.prod(b[:, 2:] - b[:, :2], axis=1)
-    return np.asarray(inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-9))
-
-
 def found_truths(truth_xyxy: np.ndarray, truth_cls: np.ndarray, pred_xyxy: np.ndarray,
                  pred_cls: np.ndarray, iou_min: float = 0.5) -> np.ndarray:
     """Which truth boxes a prediction of the same class overlaps by at least `iou_min`."""
+    import torch
+    from ultralytics.utils.metrics import box_iou
+
     if len(truth_xyxy) == 0 or len(pred_xyxy) == 0:
         return np.zeros(len(truth_xyxy), dtype=bool)
+    ious = box_iou(torch.as_tensor(truth_xyxy, dtype=torch.float32),
+                   torch.as_tensor(pred_xyxy, dtype=torch.float32)).numpy()
     same = truth_cls[:, None] == pred_cls[None, :]
-    return np.asarray(((_iou_matrix(truth_xyxy, pred_xyxy) >= iou_min) & same).any(axis=1))
+    return np.asarray(((ious >= iou_min) & same).any(axis=1))
 
 
 def band_recall(names: dict[int, str], heights_px: np.ndarray, classes: np.ndarray,
