@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 
 from edge.detector.yolo import load_yolo, static_input_hw
+from edge.training.tiles import label_path, read_data, read_labels, split_images
 
 log = logging.getLogger(__name__)
 
@@ -111,37 +112,33 @@ def recall_by_height(weights: Path, data: Path, imgsz: int = 640, conf: float = 
     mAP says how often a model is right; this says which objects it cannot see, which is
     what a site needs to know to place a camera (a head or a plume must be so many pixels).
     """
-    from ultralytics.data.utils import check_det_dataset, img2label_paths
-    from ultralytics.utils.ops import xywhn2xyxy
-
-    info = check_det_dataset(str(data))
-    roots = info[split] if isinstance(info[split], list) else [info[split]]
-    images = sorted(p for root in roots for p in Path(root).rglob("*")
-                    if p.suffix.lower() in {".jpg", ".jpeg", ".png"})
+    info, root = read_data(data)
+    images = split_images(info, root, split)
     if not images:
         raise FileNotFoundError(f"no images in the {split} split of {data}")
+    names = info["names"]
     model = load_yolo(weights)
     heights, classes, found = [], [], []
-    for image, label in zip(images, img2label_paths([str(p) for p in images]), strict=True):
-        text = Path(label).read_text() if Path(label).exists() else ""
-        rows = np.array([line.split()[:5] for line in text.splitlines() if line.strip()],
-                        dtype=float)
-        if len(rows) == 0:  # no object here: nothing whose recall to measure
+    for image in images:
+        frame = cv2.imread(str(image))
+        if frame is None:
+            log.warning("skipping unreadable image %s", image)
             continue
-        result = model.predict(str(image), imgsz=imgsz, conf=conf, device="cpu",
-                               verbose=False)[0]
-        h, w = result.orig_shape
-        truth = xywhn2xyxy(rows[:, 1:5], w, h)
-        boxes = result.boxes
-        hits = found_truths(truth, rows[:, 0].astype(int), boxes.xyxy.numpy(),
-                            boxes.cls.numpy().astype(int))
-        heights.append(truth[:, 3] - truth[:, 1])
-        classes.append(rows[:, 0].astype(int))
-        found.append(hits)
+        truth = read_labels(label_path(image), frame.shape[1], frame.shape[0])
+        if not truth:  # no object here: nothing whose recall to measure
+            continue
+        boxes = model.predict(frame, imgsz=imgsz, conf=conf, device="cpu", verbose=False)[0].boxes
+        truth_xyxy = np.array([b.xyxy for b in truth])
+        truth_cls = np.array([b.cls for b in truth])
+        found.append(found_truths(truth_xyxy, truth_cls, boxes.xyxy.numpy(),
+                                  boxes.cls.numpy().astype(int)))
+        heights.append(truth_xyxy[:, 3] - truth_xyxy[:, 1])
+        classes.append(truth_cls)
     if not heights:
         return []
-    return band_recall(info["names"], np.concatenate(heights), np.concatenate(classes),
-                       np.concatenate(found), bands_px)
+    return band_recall(dict(enumerate(names)) if isinstance(names, list) else names,
+                       np.concatenate(heights), np.concatenate(classes), np.concatenate(found),
+                       bands_px)
 
 
 def format_bands(bands: list[HeightBand]) -> str:

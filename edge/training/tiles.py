@@ -13,6 +13,7 @@ import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -60,6 +61,29 @@ def read_labels(path: Path, width: int, height: int) -> list[Box]:
         x, y, bw, bh = float(cx) * width, float(cy) * height, float(w) * width, float(h) * height
         boxes.append(Box(int(c), (x - bw / 2, y - bh / 2, x + bw / 2, y + bh / 2)))
     return boxes
+
+
+def label_path(image: Path) -> Path:
+    """YOLO's convention: the labels folder is the images folder's last `images` renamed."""
+    return Path("/labels".join(str(image.parent).rsplit("/images", 1))) / f"{image.stem}.txt"
+
+
+def read_data(data: Path) -> tuple[dict[str, Any], Path]:
+    """A YOLO data.yaml and the folder its split paths are relative to."""
+    if not data.exists():
+        raise FileNotFoundError(f"dataset file not found: {data}")
+    info = yaml.safe_load(data.read_text(encoding="utf-8"))
+    return info, Path(info.get("path") or data.parent)
+
+
+def split_images(info: dict[str, Any], root: Path, split: str, every: int = 1) -> list[Path]:
+    """Images of one split (a folder or a list of them): each folder's every n-th, sorted."""
+    folders = info.get(split) or []
+    images: list[Path] = []
+    for folder in folders if isinstance(folders, list) else [folders]:
+        found = sorted(p for p in (root / folder).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        images += found[::every]
+    return images
 
 
 def tile_origins(width: int, height: int, size: int,
@@ -127,20 +151,13 @@ def tiles_of(image: NDArray[np.uint8], boxes: list[Box], spec: TileSpec,
 
 def write_tiles(spec: TileSpec, progress: bool = True) -> Path:
     """Tile every split of `spec.data` into `spec.out`; returns the new data.yaml."""
-    if not spec.data.exists():
-        raise FileNotFoundError(f"dataset file not found: {spec.data}")
-    data = yaml.safe_load(spec.data.read_text(encoding="utf-8"))
-    root = Path(data.get("path") or spec.data.parent)
+    data, root = read_data(spec.data)
     rng = np.random.default_rng(spec.seed)
     out_data = {"path": str(spec.out.resolve()), "names": data["names"]}
     for split in ("train", "val"):
         if split not in data:
             continue
-        folders = data[split] if isinstance(data[split], list) else [data[split]]
-        images: list[Path] = []
-        for folder in folders:
-            found = sorted(p for p in (root / folder).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-            images += found[::spec.every]
+        images = split_images(data, root, split, spec.every)
         (spec.out / "images" / split).mkdir(parents=True, exist_ok=True)
         (spec.out / "labels" / split).mkdir(parents=True, exist_ok=True)
         written = 0
@@ -150,9 +167,7 @@ def write_tiles(spec: TileSpec, progress: bool = True) -> Path:
                 log.warning("skipping unreadable image %s", path)
                 continue
             image = read.astype(np.uint8, copy=False)
-            # YOLO's convention: the labels folder is the images folder's last `images` renamed.
-            labels = Path("/labels".join(str(path.parent).rsplit("/images", 1))) / f"{path.stem}.txt"
-            boxes = read_labels(labels, image.shape[1], image.shape[0])
+            boxes = read_labels(label_path(path), image.shape[1], image.shape[0])
             for k, (tile, inside) in enumerate(tiles_of(image, boxes, spec, rng)):
                 stem = f"{path.stem}_t{k}"
                 cv2.imwrite(str(spec.out / "images" / split / f"{stem}.jpg"), tile,
