@@ -13,6 +13,7 @@ import pytest
 from edge.analysers.geometry import iou
 from edge.detector import Detection
 from edge.detector.classmap import ClassMapError, resolve_class_map
+from edge.detector.rivals import suppress_rivals
 from edge.detector.yolo import YoloDetector, static_input_hw
 from edge.labels import CHECKPOINT_LABELS, Label
 
@@ -91,6 +92,20 @@ def test_per_label_threshold_filters(foreign_weights: Path) -> None:
     det = YoloDetector(foreign_weights, FOREIGN_MAP, imgsz=320, conf=0.001,
                        thresholds={Label.HEAD_NO_HELMET: 0.999})
     assert all(d.label != Label.HEAD_NO_HELMET for d in det.detect(_frame()))
+
+
+def test_rival_labels_on_one_head_keep_the_more_confident_box() -> None:
+    helmet = Detection(Label.HEAD_HELMET, 0.6, (100, 100, 120, 122), "h")
+    bare_twin = Detection(Label.HEAD_NO_HELMET, 0.4, (101, 99, 121, 121), "n")
+    bare_elsewhere = Detection(Label.HEAD_NO_HELMET, 0.3, (200, 100, 220, 122), "n")
+    # A rider box sits inside its two-wheeler's: different objects, not rivals, both kept.
+    vehicle = Detection(Label.TWO_WHEELER, 0.9, (90, 90, 140, 200), "v")
+    rider = Detection(Label.RIDER, 0.8, (92, 92, 138, 180), "r")
+    kept = suppress_rivals([vehicle, bare_twin, helmet, rider, bare_elsewhere], iou=0.5)
+    assert kept == [vehicle, helmet, rider, bare_elsewhere]
+    assert iou(vehicle.xyxy, rider.xyxy) > 0.5
+    confident_bare = Detection(Label.HEAD_NO_HELMET, 0.7, bare_twin.xyxy, "n")
+    assert suppress_rivals([helmet, confident_bare], iou=0.5) == [confident_bare]
 
 
 def test_missing_weights_file_is_a_clear_error(tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ import numpy as np
 import yaml
 
 from edge.detector.classmap import ClassMap, resolve_class_map
+from edge.detector.rivals import suppress_rivals
 from edge.detector.types import Detection
 from edge.labels import Label
 
@@ -103,7 +104,7 @@ class YoloDetector:
                                       iou=self.iou, classes=self.class_map.indices, device=self.device,
                                       verbose=False)
         self.last_inference_ms = (time.perf_counter() - start) * 1000
-        return self._convert(results[0])
+        return suppress_rivals(self._convert(results[0]), self.iou)
 
     def _convert(self, result: Any) -> list[Detection]:
         boxes = result.boxes
