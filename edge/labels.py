@@ -28,9 +28,11 @@ class Verdict(StrEnum):
 CHECKPOINT_LABELS: frozenset[Label] = frozenset(
     {Label.TWO_WHEELER, Label.HEAD_HELMET, Label.HEAD_NO_HELMET}
 )
+#: A head, whatever its verdict.
+HEAD_LABELS: frozenset[Label] = frozenset({Label.HEAD_HELMET, Label.HEAD_NO_HELMET})
 #: Labels that are rival verdicts on one object: a head is helmeted or bare, never both. A
 #: detector's per-class NMS keeps one box of each, and on the sample clips a third of head boxes
 #: had a rival twin on the same head (IoU > 0.7), which the rider counter took for a passenger.
-RIVAL_LABELS: tuple[frozenset[Label], ...] = (frozenset({Label.HEAD_HELMET, Label.HEAD_NO_HELMET}),)
+RIVAL_LABELS: tuple[frozenset[Label], ...] = (HEAD_LABELS,)
 #: Labels a smoke model must provide; `fire` is optional.
 SMOKE_LABELS: frozenset[Label] = frozenset({Label.SMOKE})

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from itertools import islice
 from pathlib import Path
 
 import cv2
@@ -20,12 +21,11 @@ from edge.config import load_site
 from edge.detector import yolo
 from edge.detector.types import Detection
 from edge.detector.yolo import YoloDetector
-from edge.labels import Label
+from edge.labels import HEAD_LABELS, Label
 from edge.synth.truth import SceneTruth, TruthBox
 
 REPO = Path(__file__).resolve().parents[1]
 MODELS = REPO / "models"
-HEADS = frozenset({Label.HEAD_HELMET, Label.HEAD_NO_HELMET})
 STEP = 15  # one frame a second of the 15 fps clip: neighbouring frames add little
 # A head counts as findable when mostly unoccluded and at least this tall (pixels, of 720).
 MIN_VISIBLE, MIN_HEAD_PX = 0.6, 12
@@ -72,11 +72,11 @@ def test_helmet_model_finds_the_ground_truth_heads_and_two_wheelers() -> None:
     heads = head_hits = label_hits = wheels = wheel_hits = 0
     for frame, boxes in _frames("checkpoint-day"):
         found = detector.detect(frame)
-        true_heads = [b for b in boxes if b.label in HEADS and b.visible >= MIN_VISIBLE
+        true_heads = [b for b in boxes if b.label in HEAD_LABELS and b.visible >= MIN_VISIBLE
                       and b.xyxy[3] - b.xyxy[1] >= MIN_HEAD_PX]
         true_wheels = [b for b in boxes if b.label == Label.TWO_WHEELER and b.visible >= MIN_VISIBLE]
         heads, wheels = heads + len(true_heads), wheels + len(true_wheels)
-        head_hits += _recall(true_heads, found, HEADS, 0.4)
+        head_hits += _recall(true_heads, found, HEAD_LABELS, 0.4)
         label_hits += sum(_recall([t], found, frozenset({t.label}), 0.4) for t in true_heads)
         wheel_hits += _recall(true_wheels, found, frozenset({Label.TWO_WHEELER}), 0.5)
     assert heads > 50, "the sample should hold enough heads to measure recall"
@@ -90,12 +90,12 @@ def test_no_head_is_boxed_as_both_helmeted_and_bare(monkeypatch: pytest.MonkeyPa
     """YOLO's per-class NMS leaves a hesitant head boxed twice, once per label; the detector keeps
     the more confident box, or the rider counter would see a phantom passenger."""
     detector = _detector(MODELS / "helmet_openvino_model")
-    frames = [frame for n, (frame, _) in enumerate(_frames("checkpoint-night", 5)) if n < 40]
+    frames = [frame for frame, _ in islice(_frames("checkpoint-night", 5), 40)]
 
     def twins() -> int:
         pairs = 0
         for frame in frames:
-            heads = [d for d in detector.detect(frame) if d.label in HEADS]
+            heads = [d for d in detector.detect(frame) if d.label in HEAD_LABELS]
             pairs += sum(1 for i, a in enumerate(heads) for b in heads[i + 1:]
                          if a.label != b.label and iou(a.xyxy, b.xyxy) > detector.iou)
         return pairs

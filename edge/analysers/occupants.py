@@ -15,7 +15,6 @@ from edge.analysers.geometry import XYXY, centre
 from edge.labels import Label, Verdict
 from edge.tracker import Track
 
-HEAD_LABELS = frozenset({Label.HEAD_HELMET, Label.HEAD_NO_HELMET})
 # A head belongs to a two-wheeler when its centre lies over the box (5% side margin) between
 # 25% of the box height above it and 45% down into it: riders' heads sit in the top quarter of
 # a two-wheeler+riders box, and a model that boxes the vehicle alone puts them just above it.

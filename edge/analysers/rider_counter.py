@@ -13,10 +13,10 @@ import math
 from datetime import datetime, timedelta
 
 from edge.analysers.geometry import border_sides, centre, grow, iou, overlap_of_smaller
-from edge.analysers.occupants import HEAD_LABELS, assign_heads
+from edge.analysers.occupants import assign_heads
 from edge.analysers.vehicle import CounterSettings, RiderCrossing, Vehicle, steady_speeds
 from edge.config import CountingLine
-from edge.labels import Label
+from edge.labels import HEAD_LABELS, Label
 from edge.source import Frame
 from edge.tracker import Track
 

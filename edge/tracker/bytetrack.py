@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from edge.detector import Detection
-from edge.labels import Label
+from edge.labels import HEAD_LABELS, Label
 from edge.tracker.types import Track
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,7 @@ class TrackGroup:
 # Heads are small and move by about their own size between frames at 10 fps: a wider buffer.
 DEFAULT_GROUPS: tuple[TrackGroup, ...] = (
     TrackGroup(frozenset({Label.TWO_WHEELER}), 0.5),
-    TrackGroup(frozenset({Label.HEAD_HELMET, Label.HEAD_NO_HELMET}), 1.0),
+    TrackGroup(HEAD_LABELS, 1.0),
     TrackGroup(frozenset({Label.RIDER}), 0.5),
     TrackGroup(frozenset({Label.SMOKE}), 0.3),
     TrackGroup(frozenset({Label.FIRE}), 0.5),
