@@ -179,6 +179,24 @@ def test_entering_the_view_sideways_just_past_the_line_counts() -> None:
     assert [c.direction for c in crossings] == ["northbound"]
 
 
+def test_a_crossing_timed_at_the_first_frame_after_a_gap_is_not_inside_the_gap() -> None:
+    # The bike appears past the line, so its crossing is timed at the first frame seen after the
+    # flush that ends a camera outage. At 15 fps frame times are not whole milliseconds apart.
+    counter = RiderCounter(LINE, min_track_hits=5, min_head_votes=3)
+    before = Frame(IMAGE, 0, 0.0, START)
+    counter.update([], before)
+    counter.flush()  # the camera was away
+    back = START + timedelta(seconds=10, microseconds=123_457)
+    crossings: list[RiderCrossing] = []
+    for i in range(8):
+        box = (max(1200 - 60 * i, 0), 340 - 20 * i - H, 1280 if i == 0 else max(1200 - 60 * i, 0) + W,
+               340 - 20 * i)
+        frame = Frame(IMAGE, 1 + i, 10 + i / 15, back + timedelta(seconds=i / 15))
+        crossings += counter.update([Track(1, Label.TWO_WHEELER, box, 0.9, 1, 1)], frame)
+    (c,) = crossings + counter.flush()
+    assert c.crossed_at == back
+
+
 def test_a_pedestrian_taken_for_a_two_wheeler_walks_too_slowly_to_count() -> None:
     # 5 px per frame at 10 fps for a 160 px box: 0.3 box heights a second, a walking pace.
     crossings, _ = run(ride(1, range(300, 420, 5)))

@@ -23,6 +23,7 @@ from edge.source.fake import Connection, FakeCamera, fake_source, frame_mark
 from edge.source.file import DEFAULT_REPLAY_START, FileSource
 from edge.source.live import LiveSource
 from edge.source.open import open_source
+from edge.source.rtsp import OPEN_TIMEOUT_S
 
 # 1280x720, 900 frames at 15 fps
 SAMPLE = Path(__file__).resolve().parent.parent / "samples" / "checkpoint-day.mp4"
@@ -54,7 +55,13 @@ class StateLog:
         return self.wait(lambda states: states.count(state) >= count, timeout_s)
 
 
-def read_n(source: FileSource | LiveSource, count: int, timeout_s: float = 10.0) -> list[Frame]:
+# An open that gets no picture gives up after OPEN_TIMEOUT_S and the source opens again, so the
+# first frame of a (re)connection may come a full open timeout late (seen once from GStreamer's
+# test server): the wait covers one failed open and a retry.
+FRAME_WAIT_S = OPEN_TIMEOUT_S + 8.0
+
+
+def read_n(source: FileSource | LiveSource, count: int, timeout_s: float = FRAME_WAIT_S) -> list[Frame]:
     """`count` frames, each within timeout_s; fails rather than returning fewer."""
     frames: list[Frame] = []
     while len(frames) < count:
@@ -304,27 +311,31 @@ def test_rtsp_camera_drops_out_stalls_and_comes_back(clip: Path, tmp_path: Path,
     try:
         assert all(real_frame(f, (640, 360)) for f in read_n(source, 15))
         assert source.state is ONLINE
+        # A first open lost to the server's wedge (see FRAME_WAIT_S) leaves one OFFLINE before.
+        early = len(log.states)
+        assert log.states in ([ONLINE], [OFFLINE, ONLINE])
+        offline, online = log.states.count(OFFLINE), 1
 
         server.stop()  # the camera loses power: the stream ends
         stopped_at = time.monotonic()
-        assert log.wait_count(OFFLINE, 1, stall_s + 2.0)
+        assert log.wait_count(OFFLINE, offline + 1, stall_s + 2.0)
         assert log.events[-1][2] - stopped_at < stall_s + 0.5
         source.read(0.0)  # perhaps the last frame before the drop
         assert source.read(0.5) is None  # then nothing, and never a placeholder
 
         server.start()
-        assert log.wait_count(ONLINE, 2, 15.0)
+        assert log.wait_count(ONLINE, online + 1, FRAME_WAIT_S)
         assert all(real_frame(f, (640, 360)) for f in read_n(source, 5))
 
         server.pause()  # the connection stays open but nothing flows
         paused_at = time.monotonic()
-        assert log.wait_count(OFFLINE, 2, stall_s + 3.0)
+        assert log.wait_count(OFFLINE, offline + 2, stall_s + 3.0)
         assert "stalled" in log.events[-1][1]
         assert log.events[-1][2] - paused_at < stall_s + 1.0
         server.resume()
-        assert log.wait_count(ONLINE, 3, 15.0)
+        assert log.wait_count(ONLINE, online + 2, FRAME_WAIT_S)
         assert all(real_frame(f, (640, 360)) for f in read_n(source, 5))
-        assert log.states == [ONLINE, OFFLINE, ONLINE, OFFLINE, ONLINE]
+        assert log.states[early - 1:] == [ONLINE, OFFLINE, ONLINE, OFFLINE, ONLINE]
         assert source.reconnects >= 2
         assert source.size_wh == (640, 360)
     finally:

@@ -26,6 +26,23 @@ def test_two_objects_keep_their_ids_and_ids_start_at_one_per_instance() -> None:
         assert all([tid for _, tid in s] == [1, 2] for s in seen)
 
 
+def test_after_a_reset_nothing_continues_an_earlier_track_and_no_id_is_reused() -> None:
+    tracker = ByteTracker(10.0)
+    before = [tracker.update([det(Label.TWO_WHEELER, 100 + 5 * i, 100)]) for i in range(5)]
+    assert {t.track_id for ts in before for t in ts} == {1}
+    tracker.update([])  # the last analysed frame before the camera went away: the track is lost
+    tracker.reset()
+    after = [tracker.update([det(Label.TWO_WHEELER, 125 + 5 * i, 100)]) for i in range(5)]
+    assert {t.track_id for ts in after for t in ts} == {2}
+    assert after[-1][0].hits == 5
+    # Without the reset, the same box one frame later is the lost track found again.
+    tracker = ByteTracker(10.0)
+    for i in range(5):
+        tracker.update([det(Label.TWO_WHEELER, 100 + 5 * i, 100)])
+    tracker.update([])
+    assert [t.track_id for t in tracker.update([det(Label.TWO_WHEELER, 125, 100)])] == [1]
+
+
 def test_track_carries_this_frames_detection_and_counts_hits() -> None:
     tracker = ByteTracker(10.0)
     last: list[Track] = []

@@ -71,6 +71,7 @@ class CheckpointAnalysis:
         return [(EventKind.RIDER, self._event(c)) for c in crossings]
 
     def flush(self) -> list[tuple[EventKind, Payload]]:
+        self.tracker.reset()  # ByteTrack keeps lost tracks for a number of frames, not seconds
         return [(EventKind.RIDER, self._event(c)) for c in self.counter.flush()]
 
     def _event(self, crossing: RiderCrossing) -> RiderEvent:

@@ -162,6 +162,13 @@ class ByteTracker:
         self._forget_stale()
         return out
 
+    def reset(self) -> None:
+        """Forget every track (the camera was away): nothing seen after an outage continues a track
+        from before it. Ids go on from where they were, so none is reused."""
+        for tracker in self._trackers:
+            tracker.reset()
+        self._lives.clear()
+
     def _track(self, group: int, ultra_id: int, det: Detection) -> Track:
         key = (group, ultra_id)
         life = self._lives.get(key)

@@ -46,3 +46,7 @@ class Tracker(Protocol):
     def update(self, detections: list[Detection], frame_bgr: np.ndarray | None = None) -> list[Track]:
         """Tracks matched in this frame (lost tracks are not returned)."""
         ...
+
+    def reset(self) -> None:
+        """Forget every track, as after a gap in the video."""
+        ...
