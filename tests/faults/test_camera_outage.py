@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import pytest
 from broker import Broker
 from faultkit import CAMERA, DAY_CLIP, START, Received, Subscriber, status_of, wait_until
@@ -26,6 +27,7 @@ from edge.detector import Detection
 from edge.events import ModelRef, RiderEvent, StatsEvent, parse_inbound
 from edge.outbox import EventKind
 from edge.pipeline import MemorySink
+from edge.pipeline.analysis import CheckpointAnalysis
 from edge.pipeline.detectors import TruthDetector
 from edge.pipeline.live import run_worker
 from edge.pipeline.replay import build_analysis
@@ -33,6 +35,7 @@ from edge.pipeline.stats import MAX_COVERED_GAP_S
 from edge.pipeline.worker import Worker
 from edge.source import Frame, SourceState
 from edge.source.file import FileSource
+from edge.tracker import Track, Tracker
 from edge.transport import topics
 
 PREFIX, SITE = "edge/v1", "baizhang"
@@ -222,6 +225,23 @@ class _ClockGaps:
         self.file.close()
 
 
+class _IdSegments:
+    """The analysis' tracker, noting the track ids it hands out between resets."""
+
+    def __init__(self, inner: Tracker) -> None:
+        self.inner = inner
+        self.segments: list[set[int]] = [set()]
+
+    def update(self, detections: list[Detection], frame_bgr: np.ndarray | None = None) -> list[Track]:
+        tracks = self.inner.update(detections, frame_bgr)
+        self.segments[-1].update(t.track_id for t in tracks)
+        return tracks
+
+    def reset(self) -> None:
+        self.inner.reset()
+        self.segments.append(set())
+
+
 @pytest.mark.fault_deadline(30)
 @pytest.mark.parametrize("every", [30, 45])
 def test_no_rider_is_timed_inside_a_camera_gap(site: SiteConfig, every: int) -> None:
@@ -234,9 +254,11 @@ def test_no_rider_is_timed_inside_a_camera_gap(site: SiteConfig, every: int) -> 
     camera = site.camera(CAMERA)
     detector = TruthDetector(DAY_CLIP.with_suffix(".json"), site.model_for(camera).labels)
     source, sink = _ClockGaps(every, 5.0), MemorySink()
+    analysis = build_analysis(site, camera, detector, evidence=None)
+    assert isinstance(analysis, CheckpointAnalysis)
+    ids = analysis.tracker = _IdSegments(analysis.tracker)
     worker = Worker(site_id=SITE, camera_id=CAMERA, topic_prefix=PREFIX, source=source, detector=detector,
-                    analysis=build_analysis(site, camera, detector, evidence=None), sink=sink,
-                    analysis_fps=camera.analysis_fps)
+                    analysis=analysis, sink=sink, analysis_fps=camera.analysis_fps)
     try:
         worker.run()
     finally:
@@ -248,3 +270,11 @@ def test_no_rider_is_timed_inside_a_camera_gap(site: SiteConfig, every: int) -> 
     inside = [(r.captured_at, gap) for r in riders for gap in source.gaps
               if gap[0] < r.captured_at < gap[1]]
     assert inside == []
+    # The tracker starts afresh after each gap (and at the end): ByteTrack keeps a lost track for
+    # a number of frames, however long the camera was away, so without the reset the same
+    # vehicles would carry their ids across every gap.
+    assert len(ids.segments) == len(source.gaps) + 2
+    assert ids.segments[-1] == set()
+    for i, later in enumerate(ids.segments[1:-1], start=1):
+        assert later
+        assert not later & set().union(*ids.segments[:i])
