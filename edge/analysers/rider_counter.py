@@ -47,13 +47,12 @@ class RiderCounter:
         self._next_key = 1
         self.continued_ids = 0  # new ids taken as the continuation of an earlier track
         self._now = float("-inf")  # time of the latest frame
-        self._since: float | None = None  # time of the first frame since the start or the last flush
-        self._since_at: datetime | None = None  # the same as a datetime
+        self._since: datetime | None = None  # the first frame since the start or the last flush
 
     def update(self, tracks: list[Track], frame: Frame) -> list[RiderCrossing]:
         t = self._now = frame.captured_at.timestamp()
         if self._since is None:
-            self._since, self._since_at = t, frame.captured_at
+            self._since = frame.captured_at
         width, height = frame.size_wh
         vehicles = [tr for tr in tracks if tr.label == Label.TWO_WHEELER]
         heads = assign_heads(vehicles, [tr for tr in tracks if tr.label in HEAD_LABELS])
@@ -198,7 +197,7 @@ class RiderCounter:
             v.origin = -v.origin
             # Not before the first frame seen: before it (the stream's start, or the camera coming
             # back after a gap) nobody saw the road, so the crossing is timed when it was first known.
-            self._crossed(v, max(at_t, self._since if self._since is not None else at_t))
+            self._crossed(v, max(at_t, self._since.timestamp() if self._since is not None else at_t))
 
     def _crossed(self, v: Vehicle, at_t: float) -> None:
         v.crossing = (self.line.positive if v.origin < 0 else self.line.negative, at_t)
@@ -276,8 +275,8 @@ class RiderCounter:
         crossed_at = v.last_at + timedelta(milliseconds=round((v.crossing[1] - v.last_t) * 1000))
         # Rounding to the millisecond must not put a crossing timed at the first frame after a gap
         # (see _extrapolate_entry) back inside the gap: nobody saw the road before that frame.
-        if self._since_at is not None:
-            crossed_at = max(crossed_at, self._since_at)
+        if self._since is not None:
+            crossed_at = max(crossed_at, self._since)
         _, image, xyxy, at = v.best if v.best is not None else (0.0, None, v.xyxy, crossed_at)
         return RiderCrossing(v.track_id, v.crossing[0], crossed_at, v.seats.verdicts(self.min_head_votes),
                              round(v.conf_sum / max(v.hits, 1), 4), v.hits, image, xyxy, at)
