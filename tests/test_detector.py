@@ -161,11 +161,14 @@ def test_tiny_training_run_produces_loadable_weights(tmp_path: Path) -> None:
     data = write_dataset(spec, lambda s, d: CheckpointScene(s, d, width=320, height=180, fps=5.0),
                          CHECKPOINT_CLASSES, progress=False)
     best = train(TrainSpec(data=data, name="tiny", epochs=1, imgsz=128, batch=2, workers=0,
-                           project=tmp_path / "runs", cache=False, optimizer="SGD", lr0=0.002))
+                           project=tmp_path / "runs", cache=False, optimizer="SGD", lr0=0.002,
+                           mosaic=0.0, scale=0.2))
     assert best.exists()
     args = (tmp_path / "runs" / "tiny" / "args.yaml").read_text()
     assert "optimizer: SGD" in args
     assert "lr0: 0.002" in args
+    assert "mosaic: 0.0" in args
+    assert "scale: 0.2" in args
     det = YoloDetector(best, {str(c): c for c in CHECKPOINT_CLASSES}, imgsz=128,
                        required=CHECKPOINT_LABELS)
     assert set(det.class_map.labels.values()) == set(CHECKPOINT_CLASSES)

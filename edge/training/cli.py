@@ -15,6 +15,7 @@ def _train(args: argparse.Namespace) -> int:
                      seed=args.seed, project=Path(args.project), resume=args.resume,
                      cache=not args.no_cache, val=not args.no_val,
                      warmup_epochs=args.warmup_epochs, close_mosaic=args.close_mosaic,
+                     mosaic=args.mosaic, scale=args.scale,
                      optimizer=args.optimizer, lr0=args.lr0, cos_lr=args.cos_lr)
     print(train(spec))
     return 0
@@ -96,6 +97,10 @@ def add_parsers(sub: Any) -> None:
     t.add_argument("--no-val", action="store_true", help="validate only after the last epoch")
     t.add_argument("--warmup-epochs", type=float, default=3.0, help="1 suits fine-tuning")
     t.add_argument("--close-mosaic", type=int, default=10, help="last epochs without mosaic")
+    t.add_argument("--mosaic", type=float, default=1.0,
+                   help="probability of a mosaic sample; 0 for fine-tuning on inference-scale tiles")
+    t.add_argument("--scale", type=float, default=0.5,
+                   help="random resize gain (+/-); smaller keeps objects near their real size")
     t.add_argument("--optimizer", default="auto",
                    help="SGD, AdamW, ... (auto ignores --lr0)")
     t.add_argument("--lr0", type=float, default=0.01,

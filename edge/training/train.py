@@ -30,6 +30,11 @@ class TrainSpec:
     val: bool = True  # False: validate once, after the last epoch (saves CPU time per epoch)
     warmup_epochs: float = 3.0
     close_mosaic: int = 10
+    # Mosaic and random scale teach objects at sizes the camera never shows; tiles cut at the
+    # inference scale already hold every head at its real size, so fine-tuning on them can
+    # turn both down (stage 6's gain came from its mosaic-free last epoch).
+    mosaic: float = 1.0
+    scale: float = 0.5
     # "auto" lets ultralytics pick SGD at lr0 0.01 for long runs, AdamW at a derived rate for
     # short ones (and ignore lr0); continuing from trained weights wants a named optimizer and
     # a smaller lr0, or the first epochs undo what the previous run learned.
@@ -66,7 +71,8 @@ def train(spec: TrainSpec) -> Path:
                     cache="ram" if spec.cache else False, plots=False, device="cpu",
                     project=str(spec.project.resolve()), name=spec.name, exist_ok=True, amp=False,
                     val=spec.val, warmup_epochs=spec.warmup_epochs,
-                    close_mosaic=spec.close_mosaic, optimizer=spec.optimizer, lr0=spec.lr0,
+                    close_mosaic=spec.close_mosaic, mosaic=spec.mosaic, scale=spec.scale,
+                    optimizer=spec.optimizer, lr0=spec.lr0,
                     cos_lr=spec.cos_lr, **extra)
     best = last.with_name("best.pt")
     return best if best.exists() else last
