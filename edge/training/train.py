@@ -30,9 +30,9 @@ class TrainSpec:
     val: bool = True  # False: validate once, after the last epoch (saves CPU time per epoch)
     warmup_epochs: float = 3.0
     close_mosaic: int = 10
-    # Mosaic and random scale teach objects at sizes the camera never shows; tiles cut at the
-    # inference scale already hold every head at its real size, so fine-tuning on them can
-    # turn both down (stage 6's gain came from its mosaic-free last epoch).
+    # Mosaic and random scale show objects at sizes the camera never does; tiles cut at the
+    # inference scale already hold every head at its real size, so a fine-tuning run on them
+    # may turn both down (models/README.md: helmet stage 7 tried it, with no net gain).
     mosaic: float = 1.0
     scale: float = 0.5
     # "auto" lets ultralytics pick SGD at lr0 0.01 for long runs, AdamW at a derived rate for
