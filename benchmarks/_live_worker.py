@@ -144,6 +144,9 @@ class TimedTracker:
         self._rec.current()["track_ms"] = (time.perf_counter() - t0) * 1000.0
         return out
 
+    def reset(self) -> None:
+        self._inner.reset()
+
 
 class TimedAnalysis:
     """Times `analyse` (the tracker's share is subtracted later) and the frame's age after it."""

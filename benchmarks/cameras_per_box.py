@@ -28,7 +28,6 @@ import argparse
 import json
 import logging
 import os
-import select
 import statistics
 import subprocess
 import sys
@@ -43,7 +42,7 @@ sys.path[:0] = [str(REPO), str(REPO / "tests"), str(REPO / "benchmarks")]
 os.environ.setdefault("YOLO_OFFLINE", "1")
 
 from broker import Broker, mosquitto_available  # noqa: E402
-from live_stages import cpu_s, lag_growth_ms, pct  # noqa: E402
+from live_stages import cpu_s, lag_growth_ms, pct, ready  # noqa: E402
 from rtsp_server import RtspServer, rtsp_unavailable  # noqa: E402
 
 WORKER = Path(__file__).resolve().parent / "_live_worker.py"
@@ -73,13 +72,6 @@ def make_1080p(sample: Path, out: Path) -> Path:
 
 class StepError(RuntimeError):
     """An N that could not even be started."""
-
-
-def ready(worker: subprocess.Popen[str], timeout_s: float) -> bool:
-    """Whether the worker said `ready` (its model analysed a frame) within timeout_s."""
-    assert worker.stdout is not None
-    readable, _, _ = select.select([worker.stdout], [], [], timeout_s)
-    return bool(readable) and worker.stdout.readline().strip() == "ready"
 
 
 def run_step(n: int, clip: Path, broker: Broker, work: Path, args: argparse.Namespace) -> Step:

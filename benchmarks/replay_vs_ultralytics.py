@@ -10,8 +10,9 @@ Runs, one after the other in one process:
 
 and reports each one's frames of the clip per wall-clock second (model load included), the
 ratio, and both counts against the ground truth (two-wheelers crossing, per direction).
-With `--openvino` (default: on) both run again on an OpenVINO export of the same weights,
-made with `edge export` into a temporary folder unless `--openvino-dir` names one.
+With `--openvino` (default: on) both run again on an OpenVINO export of the same weights: the
+camera's configured export when its config names one (the `.pt` beside it is then the PyTorch
+side), else `--openvino-dir`, else one made with `edge export` into a temporary folder.
 
 Needs shapely (ultralytics' solutions import it): `.venv/bin/pip install shapely`.
 
@@ -44,6 +45,7 @@ os.environ.setdefault("YOLO_VERBOSE", "False")
 from replay_accuracy import site_for  # noqa: E402
 
 from edge.config import CheckpointCamera, SiteConfig, load_site  # noqa: E402
+from edge.detector.yolo import static_input_hw  # noqa: E402
 from edge.pipeline import MemorySink, run_replay  # noqa: E402
 from edge.synth.truth import SceneTruth  # noqa: E402
 
@@ -87,7 +89,7 @@ def run_ours(site: SiteConfig, camera_id: str, clip: Path, name: str) -> Run:
 
 
 def run_plain(weights: Path, clip: Path, line_px: list[tuple[int, int]], *, positive: str, negative: str,
-              imgsz: int, conf: float, tracker: str, name: str) -> Run:
+              imgsz: int | tuple[int, int], conf: float, tracker: str, name: str) -> Run:
     """The ultralytics way: YOLO.track over the file, each result into an ObjectCounter."""
     from ultralytics.solutions import ObjectCounter
 
@@ -124,7 +126,7 @@ def run_plain(weights: Path, clip: Path, line_px: list[tuple[int, int]], *, posi
     return Run(name, frames, frames, wall_s, {positive: counter.in_count, negative: counter.out_count})
 
 
-def warm_up(weights: Path, imgsz: int) -> None:
+def warm_up(weights: Path, imgsz: int | tuple[int, int]) -> None:
     """Load the weights and run them once, untimed, so neither timed run pays first-use costs
     (imports, kernel selection) the other does not."""
     import numpy as np
@@ -132,6 +134,21 @@ def warm_up(weights: Path, imgsz: int) -> None:
     from edge.detector.yolo import load_yolo
 
     load_yolo(weights).predict(np.zeros((720, 1280, 3), np.uint8), imgsz=imgsz, device="cpu", verbose=False)
+
+
+def pt_and_openvino(weights: Path) -> tuple[Path, Path | None]:
+    """The `.pt` to compare on, and the OpenVINO export when the config already names one.
+
+    The shipped config runs an OpenVINO folder (`models/helmet_openvino_model`); its `.pt` lies
+    beside it under the folder's name less the suffix.
+    """
+    suffix = "_openvino_model"
+    if weights.is_dir() and weights.name.endswith(suffix):
+        pt = weights.with_name(weights.name.removesuffix(suffix) + ".pt")
+        if not pt.exists():
+            raise SystemExit(f"{weights} has no {pt.name} beside it to compare the PyTorch runs on")
+        return pt, weights
+    return weights, None
 
 
 def export_openvino(weights: Path, folder: Path) -> Path:
@@ -212,11 +229,14 @@ def main(argv: list[str] | None = None) -> int:
           f"on every frame with {args.tracker}; imgsz {model.imgsz}, conf {model.conf}; "
           f"torch threads {_torch_threads()}; fps = clip frames / wall s, model load included")
 
-    variants = [("PyTorch", Path(model.weights))]
+    pt, shipped_ov = pt_and_openvino(Path(model.weights))
+    variants = [("PyTorch", pt)]
     with tempfile.TemporaryDirectory(prefix="edge-bench-ov-") as tmp:
         if args.openvino:
             if args.openvino_dir is not None:
                 ov = args.openvino_dir
+            elif shipped_ov is not None:
+                ov = shipped_ov
             else:
                 t0 = time.perf_counter()
                 ov = export_openvino(Path(model.weights), Path(tmp))
@@ -225,8 +245,11 @@ def main(argv: list[str] | None = None) -> int:
             variants.append(("OpenVINO", ov))
         results: dict[str, tuple[Run, Run]] = {}
         for label, weights in variants:
-            warm_up(weights, model.imgsz)
-            plain = run_plain(weights, args.clip, line_px, name=f"plain ultralytics, {label}", **plain_kw)
+            # A static export takes exactly its input shape (e.g. 736x1280); ours does the same.
+            size = static_input_hw(weights) or model.imgsz
+            warm_up(weights, size)
+            plain = run_plain(weights, args.clip, line_px, name=f"plain ultralytics, {label}",
+                              **{**plain_kw, "imgsz": size})
             ours = run_ours(with_weights(site, camera.model, weights), args.camera, args.clip,
                             f"ours (run_replay), {label}")
             results[label] = (ours, plain)
