@@ -42,7 +42,7 @@ sys.path[:0] = [str(REPO), str(REPO / "tests"), str(REPO / "benchmarks")]
 os.environ.setdefault("YOLO_OFFLINE", "1")
 
 from broker import Broker, mosquitto_available  # noqa: E402
-from live_stages import cpu_s, lag_growth_ms, pct, ready  # noqa: E402
+from live_stages import cpu_s, lag_growth_ms, pct, start_worker  # noqa: E402
 from rtsp_server import RtspServer, rtsp_unavailable  # noqa: E402
 
 WORKER = Path(__file__).resolve().parent / "_live_worker.py"
@@ -92,22 +92,12 @@ def run_step(n: int, clip: Path, broker: Broker, work: Path, args: argparse.Name
                 command += ["--weights", str(args.weights)]
             # One at a time, as a box's workers come up: N models loading at once on 2 cores can
             # starve the first RTSP opens past their timeout, which measures start-up, not steady state.
-            for attempt in range(3):
-                worker = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-                if ready(worker, args.ready_timeout_s):
-                    workers.append(worker)
-                    break
-                # The test RTSP server sometimes stops answering after its first client's PLAY
-                # (even OPTIONS times out): a fault of the harness, not of the box. Restart both.
-                worker.kill()
-                worker.wait()
-                restarts += 1
-                print(f"  (N={n}: camera {i} never delivered a frame; restarting its RTSP server and worker, "
-                      f"attempt {attempt + 2})", flush=True)
-                server.restart()
-            else:
+            worker, restarted = start_worker(command, server, args.ready_timeout_s)
+            restarts += restarted
+            if worker is None:
                 raise StepError(f"worker {i} did not analyse a frame within {args.ready_timeout_s:g} s "
                                 f"of starting, three times (camera {server.url})")
+            workers.append(worker)
         time.sleep(args.warmup_s)
         pids = {"workers": [w.pid for w in workers],
                 "rtsp servers": [s._process.pid for s in servers if s._process is not None],

@@ -102,6 +102,26 @@ def ready(worker: subprocess.Popen[str], timeout_s: float) -> bool:
     return bool(readable) and worker.stdout.readline().strip() == "ready"
 
 
+def start_worker(command: list[str], server: RtspServer, timeout_s: float,
+                 attempts: int = 3) -> tuple[subprocess.Popen[str] | None, int]:
+    """Start a worker until it analyses a frame within timeout_s; (worker or None, restarts).
+
+    The test RTSP server sometimes stops answering after its first client's PLAY (even OPTIONS
+    times out): a fault of the harness, not of the worker, so between tries both are restarted.
+    """
+    for attempt in range(attempts):
+        worker = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        if ready(worker, timeout_s):
+            return worker, attempt
+        worker.kill()
+        worker.wait()
+        if attempt + 1 < attempts:
+            print(f"  (no frame analysed within {timeout_s:g} s from {server.url}; restarting its "
+                  f"RTSP server and worker, attempt {attempt + 2} of {attempts})", flush=True)
+            server.restart()
+    return None, attempts - 1
+
+
 def decode_ms_per_frame(clip: Path, frames: int) -> float:
     """Wall ms per frame decoding `clip` from file with OpenCV/FFmpeg as fast as it goes."""
     capture = cv2.VideoCapture(str(clip), cv2.CAP_FFMPEG)
@@ -176,18 +196,8 @@ def main(argv: list[str] | None = None) -> int:
                        "--result", str(work / "worker.json")]
             if args.weights:
                 command += ["--weights", str(args.weights)]
-            for attempt in range(3):
-                worker = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-                if ready(worker, args.ready_timeout_s):
-                    break
-                # The test RTSP server sometimes stops answering after its first client's PLAY
-                # (even OPTIONS times out): a fault of the harness, not of the worker. Restart both.
-                worker.kill()
-                worker.wait()
-                print(f"(the worker analysed no frame within {args.ready_timeout_s:g} s; restarting the "
-                      f"RTSP server and the worker, attempt {attempt + 2})", flush=True)
-                server.restart()
-            else:
+            worker, _ = start_worker(command, server, args.ready_timeout_s)
+            if worker is None:
                 sys.exit(f"the worker analysed no frame within {args.ready_timeout_s:g} s, three times "
                          f"(camera {server.url}; server log {work / 'rtsp.log'})")
             assert worker.stdin is not None

@@ -151,11 +151,13 @@ def pt_and_openvino(weights: Path) -> tuple[Path, Path | None]:
     return weights, None
 
 
-def export_openvino(weights: Path, folder: Path) -> Path:
-    """`edge export` of a copy of `weights` in `folder` (it writes beside the weights it is given)."""
+def export_openvino(weights: Path, folder: Path, imgsz: int, frame_wh: tuple[int, int]) -> Path:
+    """`edge export` of a copy of `weights` in `folder` (it writes beside the weights it is given),
+    at the camera's imgsz and frame shape, as the shipped exports are (e.g. 736x1280, not square)."""
     copy = folder / weights.name
     shutil.copy2(weights, copy)
-    subprocess.run([str(REPO / ".venv" / "bin" / "edge"), "export", str(copy), "--formats", "openvino"],
+    subprocess.run([str(REPO / ".venv" / "bin" / "edge"), "export", str(copy), "--formats", "openvino",
+                    "--imgsz", str(imgsz), "--frame", f"{frame_wh[0]}x{frame_wh[1]}"],
                    check=True, capture_output=True, timeout=600)
     out = folder / f"{weights.stem}_openvino_model"
     if not out.is_dir():
@@ -239,7 +241,8 @@ def main(argv: list[str] | None = None) -> int:
                 ov = shipped_ov
             else:
                 t0 = time.perf_counter()
-                ov = export_openvino(Path(model.weights), Path(tmp))
+                ov = export_openvino(Path(model.weights), Path(tmp), model.imgsz,
+                                     (truth.width, truth.height))
                 print(f"(exported {model.weights} to OpenVINO with edge export in "
                       f"{time.perf_counter() - t0:.0f} s)")
             variants.append(("OpenVINO", ov))
