@@ -39,7 +39,30 @@ def test_synth_checkpoint_writes_video_and_truth(tmp_path: Path,
     assert "two-wheelers cross the line" in capsys.readouterr().out
 
 
+def _head_labels(data_yaml: Path) -> dict[int, int]:
+    counts: dict[int, int] = {}
+    for txt in (data_yaml.parent / "labels" / "train").glob("*.txt"):
+        for line in txt.read_text().splitlines():
+            counts[int(line.split()[0])] = counts.get(int(line.split()[0]), 0) + 1
+    return counts
+
+
+def test_synth_dataset_helmet_rate_sets_the_share_of_helmets(tmp_path: Path) -> None:
+    # CHECKPOINT_CLASSES: 2 = head_helmet, 3 = head_no_helmet. Pedestrians are always bare and
+    # a child passenger wears one at 0.4 whatever the rate, so compare shares on one seed.
+    share = {}
+    for rate in ("0", "1"):
+        out = tmp_path / rate
+        assert main(["synth", "dataset", "checkpoint", "--seeds", "4", "--frames-per-seed", "6",
+                     "--duration-s", "8", "--positive-share", "1", "--val-fraction", "0",
+                     "--helmet-rate", rate, "--out", str(out), "--quiet"]) == 0
+        counts = _head_labels(out / "data.yaml")
+        share[rate] = counts.get(2, 0) / (counts.get(2, 0) + counts.get(3, 0))
+    assert share["0"] < 0.2 < 0.6 < share["1"]
+
+
 @pytest.mark.parametrize("args", [
+    ["synth", "dataset", "checkpoint", "--seeds", "1", "--out", "x", "--helmet-rate", "1.5"],
     ["synth", "checkpoint", "--seed", "1", "--duration-s", "-3", "--out", "x"],
     ["synth", "dataset", "checkpoint", "--seeds", "9:3", "--out", "x"],
     ["synth", "checkpoint", "--seed", "1", "--duration-s", "3", "--out", "x", "--helmet-rate", "2"],
