@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 from pathlib import Path
 
@@ -151,7 +152,8 @@ def _matched(ref: list[Detection], got: list[Detection]) -> float:
 
 
 @pytest.mark.slow
-def test_tiny_training_run_produces_loadable_weights(tmp_path: Path) -> None:
+def test_tiny_training_run_produces_loadable_weights(tmp_path: Path,
+                                                     caplog: pytest.LogCaptureFixture) -> None:
     from edge.synth.checkpoint import CheckpointScene
     from edge.synth.dataset import CHECKPOINT_CLASSES, DatasetSpec, write_dataset
     from edge.training.train import TrainSpec, train
@@ -160,10 +162,13 @@ def test_tiny_training_run_produces_loadable_weights(tmp_path: Path) -> None:
                        val_fraction=0.34, out=tmp_path / "data")
     data = write_dataset(spec, lambda s, d: CheckpointScene(s, d, width=320, height=180, fps=5.0),
                          CHECKPOINT_CLASSES, progress=False)
-    best = train(TrainSpec(data=data, name="tiny", epochs=1, imgsz=128, batch=2, workers=0,
-                           project=tmp_path / "runs", cache=False, optimizer="SGD", lr0=0.002,
-                           mosaic=0.0, scale=0.2))
+    with caplog.at_level(logging.INFO, logger="edge.training.train"):
+        best = train(TrainSpec(data=data, name="tiny", epochs=1, imgsz=128, batch=2, workers=0,
+                               project=tmp_path / "runs", cache=False, optimizer="SGD", lr0=0.002,
+                               mosaic=0.0, scale=0.2))
     assert best.exists()
+    # ultralytics alone trains on cores - 1 torch threads; the run must use every core.
+    assert f"training on {os.cpu_count()} torch threads" in caplog.messages
     args = (tmp_path / "runs" / "tiny" / "args.yaml").read_text()
     assert "optimizer: SGD" in args
     assert "lr0: 0.002" in args

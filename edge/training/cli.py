@@ -16,7 +16,8 @@ def _train(args: argparse.Namespace) -> int:
                      cache=not args.no_cache, val=not args.no_val,
                      warmup_epochs=args.warmup_epochs, close_mosaic=args.close_mosaic,
                      mosaic=args.mosaic, scale=args.scale,
-                     optimizer=args.optimizer, lr0=args.lr0, cos_lr=args.cos_lr)
+                     optimizer=args.optimizer, lr0=args.lr0, cos_lr=args.cos_lr,
+                     threads=args.threads)
     print(train(spec))
     return 0
 
@@ -106,6 +107,8 @@ def add_parsers(sub: Any) -> None:
     t.add_argument("--lr0", type=float, default=0.01,
                    help="initial learning rate; about 0.002 with SGD to continue trained weights")
     t.add_argument("--cos-lr", action="store_true", help="cosine learning-rate decay")
+    t.add_argument("--threads", type=int, help="torch threads (default: every core; ultralytics "
+                   "alone would leave one idle)")
     t.set_defaults(func=_train)
 
     g = sub.add_parser("tile", help="cut a YOLO dataset into inference-scale tiles (cheaper "

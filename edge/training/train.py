@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from edge.detector.yolo import load_yolo
 
@@ -41,6 +43,24 @@ class TrainSpec:
     optimizer: str = "auto"
     lr0: float = 0.01
     cos_lr: bool = False
+    threads: int | None = None  # torch threads while training; None: every core
+
+
+def _thread_setter(threads: int) -> Any:
+    """An ultralytics callback that trains on `threads` torch threads.
+
+    ultralytics' select_device sets cores - 1 threads on CPU (leaving one for its data
+    loader processes, which it then turns off on CPU): on a 2-core box that is one core idle
+    while training runs.
+    """
+
+    def use_threads(trainer: Any) -> None:
+        import torch
+
+        torch.set_num_threads(threads)
+        log.info("training on %d torch threads", torch.get_num_threads())
+
+    return use_threads
 
 
 def last_checkpoint(spec: TrainSpec) -> Path:
@@ -52,11 +72,14 @@ def train(spec: TrainSpec) -> Path:
     if not spec.data.exists():
         raise FileNotFoundError(f"dataset file not found: {spec.data}")
     last = last_checkpoint(spec)
+    use_threads = _thread_setter(spec.threads or os.cpu_count() or 1)
     if spec.resume:
         if not last.exists():
             raise FileNotFoundError(f"nothing to resume: {last} does not exist")
         log.info("resuming %s", last)
-        load_yolo(last).train(resume=True)
+        model = load_yolo(last)
+        model.add_callback("on_train_start", use_threads)
+        model.train(resume=True)
     else:
         model_path = Path(spec.model)
         if model_path.suffix == ".pt":
@@ -65,6 +88,7 @@ def train(spec: TrainSpec) -> Path:
             from ultralytics import YOLO
 
             model = YOLO(spec.model, task="detect")
+        model.add_callback("on_train_start", use_threads)
         extra = {"time": spec.time_h} if spec.time_h else {}
         model.train(data=str(spec.data.resolve()), epochs=spec.epochs, imgsz=spec.imgsz,
                     batch=spec.batch, workers=spec.workers, seed=spec.seed, deterministic=True,
