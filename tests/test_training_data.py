@@ -144,3 +144,28 @@ def test_recall_by_height_counts_every_truth_box_of_the_split(full_frames: Path)
     big = [b for b in bands if b.name == "two_wheeler" and b.low_px >= 40]
     assert sum(b.boxes for b in big) >= 3
     assert sum(b.found for b in big) / sum(b.boxes for b in big) >= 0.8
+
+
+def test_edge_eval_reports_each_class_and_each_format(full_frames: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    from edge.cli import main
+
+    weights = ["models/helmet.pt", "models/helmet_openvino_model"]
+    assert main(["eval", *weights, "--data", str(full_frames), "--imgsz", "1280",
+                 "--video", "samples/checkpoint-day.mp4", "--frames", "3"]) == 0
+    out = capsys.readouterr().out
+    rows = {cells[0]: cells[1:] for cells in map(str.split, out.splitlines())
+            if cells and cells[0] in {str(c) for c in CHECKPOINT_CLASSES}}
+    assert "two_wheeler" in rows
+    for images, boxes, *scores in rows.values():
+        assert int(images) > 0
+        assert int(boxes) > 0
+        assert all(0.0 <= float(v) <= 1.0 for v in scores)
+        assert len(scores) == 4
+    # Two-wheelers are big and easy: the shipped model must score them on unseen scenes.
+    assert float(rows["two_wheeler"][4]) >= 0.7
+    speeds = [line for line in out.splitlines() if "ms/frame" in line]
+    assert [line.split(":")[0].strip() for line in speeds] == weights
+    assert all(float(line.split(":")[1].split()[0]) > 0 for line in speeds)
+    assert "torch threads" in speeds[0]
+    assert "torch threads" not in speeds[1]

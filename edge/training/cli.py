@@ -77,7 +77,9 @@ def _eval(args: argparse.Namespace) -> int:
         for w in weights:
             s = speed(w, frames, args.imgsz)
             base = base or s.ms_per_frame
-            print(f"  {w}: {s.ms_per_frame:.1f} ms/frame ({base / s.ms_per_frame:.2f}x the first)")
+            threads = f", torch threads {s.torch_threads}" if s.torch_threads else ""
+            print(f"  {w}: {s.ms_per_frame:.1f} ms/frame ({base / s.ms_per_frame:.2f}x the first"
+                  f"{threads})")
     return 0
 
 

@@ -55,6 +55,9 @@ class SpeedScore:
     frames: int
     frame_wh: tuple[int, int]
     ms_per_frame: float
+    # A .pt runs on torch's intra-op threads, which ultralytics sets to cores - 1 on CPU;
+    # an export runs on its runtime's own (OpenVINO takes every core): None there.
+    torch_threads: int | None = None
 
 
 def accuracy(weights: Path, data: Path, imgsz: int = 640, split: str = "val") -> list[ClassScore]:
@@ -178,7 +181,12 @@ def speed(weights: Path, frames: list[np.ndarray], imgsz: int = 640, warmup: int
         model.predict(frame, imgsz=size, device="cpu", verbose=False)
     elapsed = time.perf_counter() - start
     h, w = frames[0].shape[:2]
-    return SpeedScore(str(weights), len(frames), (w, h), elapsed / len(frames) * 1000)
+    threads = None
+    if weights.suffix == ".pt":
+        import torch
+
+        threads = torch.get_num_threads()
+    return SpeedScore(str(weights), len(frames), (w, h), elapsed / len(frames) * 1000, threads)
 
 
 def format_accuracy(scores: list[ClassScore]) -> str:
