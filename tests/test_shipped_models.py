@@ -29,10 +29,10 @@ MODELS = REPO / "models"
 STEP = 15  # one frame a second of the 15 fps clip: neighbouring frames add little
 # A head counts as findable when mostly unoccluded and at least this tall (pixels, of 720).
 MIN_VISIBLE, MIN_HEAD_PX = 0.6, 12
-# Measured with the shipped helmet.pt at the site's imgsz 1280 on checkpoint-day: heads found
-# 0.88, with the right helmet label 0.87 (one box per head: a head boxed with both labels does
-# not count as right); two-wheelers 0.91 (models/README.md). The guards leave about 0.05 for
-# the OpenVINO export and retraining noise.
+# Measured with the shipped helmet.pt (stage 7) at the site's imgsz 1280 on checkpoint-day:
+# heads found 0.87, with the right helmet label 0.84 (one box per head: a head boxed with both
+# labels does not count as right); two-wheelers 0.91 (models/README.md; stage 6 scored 0.88,
+# 0.87, 0.91). The guards leave 0.02-0.06 for the OpenVINO export and retraining noise.
 HEAD_RECALL, HEAD_LABEL_RECALL, TWO_WHEELER_RECALL = 0.82, 0.82, 0.85
 # Smoke, at the site's imgsz and smoke threshold, two frames a second: a plume at least 20 px
 # tall (smaller ones are mostly missed: models/README.md) was found in 55 of 57 frames of
