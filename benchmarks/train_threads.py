@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(REPO)]
 EDGE = REPO / ".venv" / "bin" / "edge"
 os.environ.setdefault("YOLO_OFFLINE", "1")
 
@@ -43,12 +44,13 @@ def tiles(work: Path, seeds: str, frames: int) -> Path:
 
 def seconds_per_batch(data: Path, threads: int, work: Path) -> tuple[float, int]:
     """Median seconds per batch of one short training run at `threads`, and its batch count."""
-    import torch
     from ultralytics import YOLO
+
+    from edge.training.train import thread_setter
 
     stamps: list[float] = []
     model = YOLO("yolo11n.yaml", task="detect")
-    model.add_callback("on_train_start", lambda trainer: torch.set_num_threads(threads))
+    model.add_callback("on_train_start", thread_setter(threads))  # what `edge train` registers
     model.add_callback("on_train_batch_end", lambda trainer: stamps.append(time.perf_counter()))
     model.train(data=str(data), epochs=1, imgsz=384, batch=16, workers=0, seed=0, deterministic=True,
                 cache=False, plots=False, device="cpu", project=str(work / "runs"), name=f"t{threads}",

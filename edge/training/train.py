@@ -46,7 +46,7 @@ class TrainSpec:
     threads: int | None = None  # torch threads while training; None: every core
 
 
-def _thread_setter(threads: int) -> Any:
+def thread_setter(threads: int) -> Any:
     """An ultralytics callback that trains on `threads` torch threads.
 
     ultralytics' select_device sets cores - 1 threads on CPU (leaving one for its data
@@ -72,23 +72,19 @@ def train(spec: TrainSpec) -> Path:
     if not spec.data.exists():
         raise FileNotFoundError(f"dataset file not found: {spec.data}")
     last = last_checkpoint(spec)
-    use_threads = _thread_setter(spec.threads or os.cpu_count() or 1)
+    if spec.resume and not last.exists():
+        raise FileNotFoundError(f"nothing to resume: {last} does not exist")
+    if spec.resume or Path(spec.model).suffix == ".pt":
+        model = load_yolo(last if spec.resume else Path(spec.model))
+    else:
+        from ultralytics import YOLO
+
+        model = YOLO(spec.model, task="detect")
+    model.add_callback("on_train_start", thread_setter(spec.threads or os.cpu_count() or 1))
     if spec.resume:
-        if not last.exists():
-            raise FileNotFoundError(f"nothing to resume: {last} does not exist")
         log.info("resuming %s", last)
-        model = load_yolo(last)
-        model.add_callback("on_train_start", use_threads)
         model.train(resume=True)
     else:
-        model_path = Path(spec.model)
-        if model_path.suffix == ".pt":
-            model = load_yolo(model_path)
-        else:
-            from ultralytics import YOLO
-
-            model = YOLO(spec.model, task="detect")
-        model.add_callback("on_train_start", use_threads)
         extra = {"time": spec.time_h} if spec.time_h else {}
         model.train(data=str(spec.data.resolve()), epochs=spec.epochs, imgsz=spec.imgsz,
                     batch=spec.batch, workers=spec.workers, seed=spec.seed, deterministic=True,
