@@ -66,6 +66,10 @@ def test_synth_dataset_helmet_rate_sets_the_share_of_helmets(tmp_path: Path) -> 
     ["synth", "checkpoint", "--seed", "1", "--duration-s", "-3", "--out", "x"],
     ["synth", "dataset", "checkpoint", "--seeds", "9:3", "--out", "x"],
     ["synth", "checkpoint", "--seed", "1", "--duration-s", "3", "--out", "x", "--helmet-rate", "2"],
+    ["train", "data.yaml", "--name", "x", "--threads", "0"],
+    ["train", "data.yaml", "--name", "x", "--threads", "-2"],
+    ["tile", "data.yaml", "--out", "x", "--every", "0"],
+    ["eval", "w.pt", "--frames", "two"],
 ])
 def test_bad_arguments_exit_2_with_one_message(args: list[str]) -> None:
     proc = subprocess.run([sys.executable, "-m", "edge", *args], capture_output=True, text=True,

@@ -146,6 +146,43 @@ def test_openvino_and_onnx_agree_with_pt(foreign_weights: Path, tmp_path: Path,
         assert best.confidence == pytest.approx(best_ref.confidence, abs=2e-3)
 
 
+@pytest.mark.slow
+def test_int8_openvino_export_is_quantized_and_loads_like_the_others(foreign_weights: Path,
+                                                                     tmp_path: Path) -> None:
+    """`edge export --int8`: NNCF calibrates on the train split of a rendered dataset and writes
+    `<stem>_int8_openvino_model`, with INT8 weights and the camera-shaped static input, which the
+    detector loads like any other format. (Its accuracy is checked on the shipped model.)"""
+    from edge.synth.checkpoint import CheckpointScene
+    from edge.synth.dataset import CHECKPOINT_CLASSES, DatasetSpec, write_dataset
+    from edge.training.export import export
+
+    spec = DatasetSpec("checkpoint", seeds=[1, 2], frames_per_seed=2, duration_s=2.0,
+                       val_fraction=0.5, out=tmp_path / "data")
+    data = write_dataset(spec, lambda s, d: CheckpointScene(s, d, width=320, height=180, fps=5.0),
+                         CHECKPOINT_CLASSES, progress=False)
+    weights = tmp_path / foreign_weights.name
+    shutil.copy(foreign_weights, weights)
+    (path,) = export(weights, ("openvino",), imgsz=320, frame_wh=(1280, 720), int8_data=data)
+    assert path.name == "foreign_int8_openvino_model"
+    graph = (path / "foreign.xml").read_text()
+    assert 'type="FakeQuantize"' in graph
+    assert 'element_type="i8"' in graph
+    assert static_input_hw(path) == (192, 320)
+    detector = YoloDetector(path, FOREIGN_MAP, imgsz=320, conf=0.001)
+    assert detector.input_size == (192, 320)
+    assert {d.label for d in detector.detect(_frame())} <= {v for v in FOREIGN_MAP.values() if v}
+
+
+def test_int8_export_refuses_other_formats_and_missing_calibration_data(foreign_weights: Path,
+                                                                          tmp_path: Path) -> None:
+    from edge.training.export import export
+
+    with pytest.raises(ValueError, match="OpenVINO export only"):
+        export(foreign_weights, ("openvino", "onnx"), int8_data=tmp_path / "data.yaml")
+    with pytest.raises(FileNotFoundError, match=r"calibration data\.yaml not found"):
+        export(foreign_weights, ("openvino",), int8_data=tmp_path / "data.yaml")
+
+
 def _matched(ref: list[Detection], got: list[Detection]) -> float:
     hits = sum(any(g.label == r.label and iou(g.xyxy, r.xyxy) > 0.8 for g in got) for r in ref)
     return hits / max(1, len(ref))

@@ -3,10 +3,30 @@
 from __future__ import annotations
 
 import argparse
+import functools
+import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+Command = Callable[[argparse.Namespace], int]
 
+
+def _one_line_errors(name: str) -> Callable[[Command], Command]:
+    """Bad input (a missing file, an impossible option) ends in one message and exit 2."""
+    def wrap(command: Command) -> Command:
+        @functools.wraps(command)
+        def run(args: argparse.Namespace) -> int:
+            try:
+                return command(args)
+            except (ValueError, FileNotFoundError, ImportError) as exc:
+                print(f"edge {name}: error: {exc}", file=sys.stderr)
+                return 2
+        return run
+    return wrap
+
+
+@_one_line_errors("train")
 def _train(args: argparse.Namespace) -> int:
     from edge.training.train import TrainSpec, train
 
@@ -22,6 +42,7 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
+@_one_line_errors("tile")
 def _tile(args: argparse.Namespace) -> int:
     from edge.training.tiles import TileSpec, write_tiles
 
@@ -30,6 +51,16 @@ def _tile(args: argparse.Namespace) -> int:
                     every=args.every)
     print(write_tiles(spec, progress=not args.quiet))
     return 0
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
+    return value
 
 
 def _frame_wh(text: str) -> tuple[int, int]:
@@ -43,14 +74,18 @@ def _frame_wh(text: str) -> tuple[int, int]:
     return w, h
 
 
+@_one_line_errors("export")
 def _export(args: argparse.Namespace) -> int:
     from edge.training.export import export
 
-    for path in export(Path(args.weights), tuple(args.formats.split(",")), args.imgsz, args.frame):
+    int8 = Path(args.int8) if args.int8 else None
+    for path in export(Path(args.weights), tuple(args.formats.split(",")), args.imgsz, args.frame,
+                       int8_data=int8):
         print(path)
     return 0
 
 
+@_one_line_errors("eval")
 def _eval(args: argparse.Namespace) -> int:
     from edge.training.evaluate import (
         accuracy,
@@ -109,7 +144,7 @@ def add_parsers(sub: Any) -> None:
     t.add_argument("--lr0", type=float, default=0.01,
                    help="initial learning rate; about 0.002 with SGD to continue trained weights")
     t.add_argument("--cos-lr", action="store_true", help="cosine learning-rate decay")
-    t.add_argument("--threads", type=int, help="torch threads (default: every core; ultralytics "
+    t.add_argument("--threads", type=_positive_int, help="torch threads (default: every core; ultralytics "
                    "alone would leave one idle)")
     t.set_defaults(func=_train)
 
@@ -122,7 +157,7 @@ def add_parsers(sub: Any) -> None:
     g.add_argument("--size", type=int, default=320, help="tile side in px (train at this imgsz)")
     g.add_argument("--empty-keep", type=float, default=0.2, help="share of empty tiles kept")
     g.add_argument("--seed", type=int, default=0)
-    g.add_argument("--every", type=int, default=1, help="tile every n-th frame only")
+    g.add_argument("--every", type=_positive_int, default=1, help="tile every n-th frame only")
     g.add_argument("--quiet", action="store_true")
     g.set_defaults(func=_tile)
 
@@ -133,13 +168,16 @@ def add_parsers(sub: Any) -> None:
     e.add_argument("--frame", type=_frame_wh, metavar="WxH",
                    help="cameras' frame size, e.g. 1280x720: a static input of that aspect "
                         "(544x960 at imgsz 960) instead of a square one")
+    e.add_argument("--int8", metavar="DATA_YAML",
+                   help="quantize the OpenVINO export to INT8, calibrated on this dataset's train "
+                        "split (needs the [int8] extra; about 1.3x faster on this CPU)")
     e.set_defaults(func=_export)
 
     v = sub.add_parser("eval", help="per-class accuracy on a held-out set; speed per format")
     v.add_argument("weights", nargs="+", help="one or more formats of the same model")
     v.add_argument("--data", help="data.yaml with a val split (accuracy of the first weights)")
     v.add_argument("--video", help="clip whose frames are timed (speed of every weights)")
-    v.add_argument("--frames", type=int, default=50)
+    v.add_argument("--frames", type=_positive_int, default=50)
     v.add_argument("--imgsz", type=int, default=640)
     v.add_argument("--by-height", action="store_true",
                    help="also recall per class by truth-box height: how big must an object be")
