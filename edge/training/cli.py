@@ -170,7 +170,7 @@ def add_parsers(sub: Any) -> None:
                         "(544x960 at imgsz 960) instead of a square one")
     e.add_argument("--int8", metavar="DATA_YAML",
                    help="quantize the OpenVINO export to INT8, calibrated on this dataset's train "
-                        "split (needs the [int8] extra; about 1.3x faster on this CPU)")
+                        "split (needs the [int8] extra; about 1.25x faster on this CPU)")
     e.set_defaults(func=_export)
 
     v = sub.add_parser("eval", help="per-class accuracy on a held-out set; speed per format")
