@@ -61,8 +61,9 @@ def export(weights: Path, formats: tuple[str, ...] = FORMATS, imgsz: int = 640,
         written.append(out)
         log.info("exported %s -> %s", weights, out)
     # ultralytics leaves a copy of the ONNX graph beside OpenVINO exports' parents; keep it tidy.
-    for stray in weights.parent.glob(f"{weights.stem}*_openvino_model/*.onnx"):
-        stray.unlink()
+    for folder in (f"{weights.stem}_openvino_model", f"{weights.stem}_int8_openvino_model"):
+        for stray in (weights.parent / folder).glob("*.onnx"):
+            stray.unlink()
     shutil.rmtree(weights.parent / "runs", ignore_errors=True)
     return written
 
