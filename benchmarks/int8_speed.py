@@ -6,9 +6,11 @@ interleaved rounds (FP16, INT8, FP16, INT8, ...) so that a box whose speed drift
 has run up to 2.7x slower on some nights) slows both alike, and prints per format the median
 over rounds of the wall time of predict() per 1280x720 frame (pre- and post-processing
 included, as the pipeline pays it) and of ultralytics' own inference part, and the ratios.
+`--also EXPORT` (repeatable) times further exports in the same rounds, such as one written
+for a smaller input (`edge export ... --imgsz 1024 --frame 1280x720`), each at its own input.
 
     .venv/bin/python benchmarks/int8_speed.py [--int8 models/helmet_int8_openvino_model]
-        [--calibration data/checkpoint/data.yaml] [--frames 30] [--rounds 6]
+        [--calibration data/checkpoint/data.yaml] [--also EXPORT ...] [--frames 30] [--rounds 6]
 
 Without `--int8` it writes an INT8 export to a temporary folder first, calibrated on the
 `--calibration` data.yaml (which must exist; `edge synth dataset checkpoint ...` writes one).
@@ -56,6 +58,8 @@ def main() -> int:
                         help="the .pt the INT8 export is written from when --int8 is not given")
     parser.add_argument("--calibration", type=Path, help="data.yaml whose train split calibrates it")
     parser.add_argument("--video", type=Path, default=REPO / "samples" / "checkpoint-day.mp4")
+    parser.add_argument("--also", type=Path, action="append", default=[],
+                        help="a further OpenVINO export to time in the same rounds (repeatable)")
     parser.add_argument("--frames", type=int, default=30)
     parser.add_argument("--rounds", type=int, default=6)
     args = parser.parse_args()
@@ -76,6 +80,11 @@ def main() -> int:
             (int8,) = export(weights, ("openvino",), imgsz=max(hw), frame_wh=(w, h),
                              int8_data=args.calibration)
         models = {"fp16": args.fp16, "int8": int8}
+        for extra in args.also:
+            hw = static_input_hw(extra)
+            if hw is None:
+                parser.error(f"{extra} is not an OpenVINO export with a static input shape")
+            models[f"{extra.name} {hw[1]}x{hw[0]}"] = extra
         loaded = {name: (load_yolo(path), static_input_hw(path)) for name, path in models.items()}
         for model, size in loaded.values():  # warm-up: compile and first-run allocations
             one_round(model, frames[:3], size)
@@ -89,12 +98,16 @@ def main() -> int:
 
     print(f"{len(frames)} frames of {args.video.name} ({w}x{h}), {args.rounds} interleaved rounds, "
           f"median over rounds:")
-    print(f"{'format':<8}{'wall ms/frame':>16}{'inference ms':>16}")
+    width = max(8, *(len(name) + 2 for name in models))
+    print(f"{'export':<{width}}{'wall ms/frame':>16}{'inference ms':>16}{'x FP16 (wall)':>16}")
+    fp16_wall = statistics.median(walls["fp16"])
     for name in models:
-        print(f"{name:<8}{statistics.median(walls[name]):>16.1f}{statistics.median(infers[name]):>16.1f}")
-    wall_ratio = statistics.median(walls["fp16"]) / statistics.median(walls["int8"])
+        wall = statistics.median(walls[name])
+        print(f"{name:<{width}}{wall:>16.1f}{statistics.median(infers[name]):>16.1f}"
+              f"{fp16_wall / wall:>16.2f}")
     infer_ratio = statistics.median(infers["fp16"]) / statistics.median(infers["int8"])
-    print(f"INT8 is {wall_ratio:.2f}x FP16 per frame, {infer_ratio:.2f}x in inference alone")
+    print(f"INT8 is {fp16_wall / statistics.median(walls['int8']):.2f}x FP16 per frame, "
+          f"{infer_ratio:.2f}x in inference alone")
     return 0
 
 
