@@ -139,12 +139,14 @@ def warm_up(weights: Path, imgsz: int | tuple[int, int]) -> None:
 def pt_and_openvino(weights: Path) -> tuple[Path, Path | None]:
     """The `.pt` to compare on, and the OpenVINO export when the config already names one.
 
-    The shipped config runs an OpenVINO folder (`models/helmet_openvino_model`); its `.pt` lies
-    beside it under the folder's name less the suffix.
+    The shipped config runs an OpenVINO folder (`models/helmet_int8_openvino_model`); its `.pt`
+    lies beside it under the folder's name less the suffix (`_int8_openvino_model` or
+    `_openvino_model`, as `edge export` names them).
     """
     suffix = "_openvino_model"
     if weights.is_dir() and weights.name.endswith(suffix):
-        pt = weights.with_name(weights.name.removesuffix(suffix) + ".pt")
+        stem = weights.name.removesuffix(suffix).removesuffix("_int8")
+        pt = weights.with_name(stem + ".pt")
         if not pt.exists():
             raise SystemExit(f"{weights} has no {pt.name} beside it to compare the PyTorch runs on")
         return pt, weights

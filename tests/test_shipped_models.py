@@ -31,8 +31,8 @@ STEP = 15  # one frame a second of the 15 fps clip: neighbouring frames add litt
 MIN_VISIBLE, MIN_HEAD_PX = 0.6, 12
 # Measured with the shipped helmet.pt (stage 8) at the site's imgsz 1280 on checkpoint-day:
 # heads found 0.88, with the right helmet label 0.84 (one box per head: a head boxed with both
-# labels does not count as right); two-wheelers 0.91 (models/README.md; its INT8 export scores
-# the same). The guards leave 0.02-0.06 for the exports and retraining noise.
+# labels does not count as right); two-wheelers 0.91 (models/README.md; its INT8 export, which
+# the site runs, scores the same). The guards leave 0.02-0.06 for the exports and retraining noise.
 HEAD_RECALL, HEAD_LABEL_RECALL, TWO_WHEELER_RECALL = 0.82, 0.82, 0.85
 # Smoke, at the site's imgsz and smoke threshold, two frames a second: a plume at least 20 px
 # tall (smaller ones are mostly missed: models/README.md) was found in 55 of 57 frames of
