@@ -204,8 +204,7 @@ def site_with(site: SiteConfig, camera_id: str, *, url: str, new_id: str | None,
     camera = camera.model_copy(update=update)
     models = dict(site.models)
     if weights is not None:
-        fmt = "openvino" if weights.name.endswith("_openvino_model") else weights.suffix.lstrip(".")
-        models[camera.model] = models[camera.model].model_copy(update={"weights": weights, "format": fmt})
+        models[camera.model] = models[camera.model].with_weights(weights)
     return site.model_copy(update={"cameras": (camera,), "models": models}), camera.id
 
 

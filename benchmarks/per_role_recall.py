@@ -63,7 +63,7 @@ def main() -> int:
     config = load_site(args.site).models["helmet"]
 
     for weights in args.weights or [REPO / "models" / "helmet.pt"]:
-        detector = YoloDetector.from_config(config.model_copy(update={"weights": weights}))
+        detector = YoloDetector.from_config(config.with_weights(weights))
         for clip in args.clips.split(","):
             truth = SceneTruth.read(REPO / "samples" / f"{clip}.json")
             roles = head_roles(truth)

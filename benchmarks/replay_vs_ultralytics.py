@@ -75,9 +75,7 @@ def truth_counts(truth: SceneTruth) -> dict[str, int]:
 
 
 def with_weights(site: SiteConfig, model_key: str, weights: Path) -> SiteConfig:
-    model = site.models[model_key]
-    fmt = "openvino" if weights.name.endswith("_openvino_model") else weights.suffix.lstrip(".")
-    models = {**site.models, model_key: model.model_copy(update={"weights": weights, "format": fmt})}
+    models = {**site.models, model_key: site.models[model_key].with_weights(weights)}
     return site.model_copy(update={"models": models})
 
 

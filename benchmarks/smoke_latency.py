@@ -156,9 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     site = load_site(args.config)
     if args.weights is not None:
         key = site.camera(args.camera).model
-        fmt = "openvino" if args.weights.name.endswith("_openvino_model") else args.weights.suffix.lstrip(".")
-        model = site.models[key].model_copy(update={"weights": args.weights, "format": fmt})
-        models = {**site.models, key: model}
+        models = {**site.models, key: site.models[key].with_weights(args.weights)}
         site = site.model_copy(update={"models": models})
     weights = Path(site.model_for(site.camera(args.camera)).weights)
     use_model = weights.exists() if args.model is None else args.model

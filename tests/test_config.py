@@ -272,6 +272,16 @@ def test_model_format_inferred(weights: str, fmt: str) -> None:
     assert model.format == fmt
 
 
+def test_model_with_weights_infers_the_format_again_and_keeps_the_rest() -> None:
+    site = load_site("configs/site.yaml").models["helmet"]
+    assert site.format == "openvino"
+    pt = site.with_weights(Path("models/helmet.pt"))
+    assert (pt.weights, pt.format) == (Path("models/helmet.pt"), "pt")
+    assert pt.model_dump(exclude={"weights", "format"}) == site.model_dump(exclude={"weights", "format"})
+    with pytest.raises(ValidationError, match="cannot infer the format"):
+        site.with_weights(Path("models/helmet.bin"))
+
+
 def test_model_rules() -> None:
     with pytest.raises(ValidationError, match="cannot infer the format"):
         ModelConfig.model_validate({"weights": "m.bin", "class_map": {"a": "smoke"}})

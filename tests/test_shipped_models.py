@@ -62,7 +62,7 @@ def _detector(weights: Path, model: str = "helmet") -> YoloDetector:
     if not weights.exists():
         pytest.fail(f"shipped weights missing: {weights}")
     config = load_site(REPO / "configs" / "site.yaml").models[model]
-    return YoloDetector.from_config(config.model_copy(update={"weights": weights}))
+    return YoloDetector.from_config(config.with_weights(weights))
 
 
 def _recall(truths: list[TruthBox], found: list[Detection], labels: frozenset[Label], min_iou: float) -> int:

@@ -399,6 +399,13 @@ class ModelConfig(_Model):
         """Canonical labels this model provides."""
         return frozenset(label for label in self.class_map.values() if label is not None)
 
+    def with_weights(self, weights: Path) -> ModelConfig:
+        """The same settings for other weights, validated again so their format is inferred anew.
+
+        (`model_copy(update=...)` skips validation and would keep the old weights' format.)
+        """
+        return ModelConfig.model_validate({**self.model_dump(exclude={"format"}), "weights": weights})
+
 
 class CountingLine(_Model):
     """A checkpoint's counting line in normalised image coordinates (0..1, y down).
